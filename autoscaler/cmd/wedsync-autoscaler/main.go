@@ -1,0 +1,150 @@
+// Command wedsync-autoscaler receives Alertmanager's scaling alerts, decides
+// from current state, acts through actuators and logs every action in
+// PostgreSQL with rollback.
+//
+//	wedsync-autoscaler serve        --config.file=policy.yml ...
+//	wedsync-autoscaler eval         what would be done now, and why (dry run)
+//	wedsync-autoscaler rollback ID  re-apply an event's before state
+//	wedsync-autoscaler check-config validate a policy file
+//	wedsync-autoscaler migrate      apply database migrations
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wedsync-autoscaler:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake on the command line (exit status 2).
+type usageError struct{ error }
+
+const usage = `usage: wedsync-autoscaler <command> [flags]
+
+commands:
+  serve         run the webhook receiver and the scaling loop
+  eval          print what would be done now for each service, and why
+  rollback ID   re-apply the before state of a completed scaling event
+  check-config  validate a policy file
+  migrate       apply database migrations
+
+run 'wedsync-autoscaler <command> -h' for the flags of a command`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{errors.New("no command\n" + usage)}
+	}
+	cmd, rest := args[0], args[1:]
+	err := dispatch(ctx, cmd, rest, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.Writer) error {
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, stdout, stderr)
+	case "eval":
+		return eval(ctx, rest, stdout, stderr)
+	case "rollback":
+		return rollback(ctx, rest, stdout, stderr)
+	case "check-config":
+		return checkConfig(rest, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, rest, stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Errorf("unknown command %q\n%s", cmd, usage)}
+}
+
+// common are the flags every command shares.
+type common struct {
+	configFile  string
+	databaseURL string
+	logLevel    string
+	logFormat   string
+}
+
+func (c *common) register(fs *flag.FlagSet, needDB bool) {
+	fs.StringVar(&c.configFile, "config.file", "policy.yml", "Policy file (YAML).")
+	if needDB {
+		fs.StringVar(&c.databaseURL, "database.url-file", "", "File holding the PostgreSQL URL (default: $WEDSYNC_DATABASE_URL).")
+	}
+	fs.StringVar(&c.logLevel, "log.level", "info", "Log level: debug, info, warn, error.")
+	fs.StringVar(&c.logFormat, "log.format", "json", "Log format: json or logfmt.")
+}
+
+func (c *common) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, usageError{fmt.Errorf("--log.level: %q is not debug, info, warn or error", c.logLevel)}
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch c.logFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "logfmt":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Errorf("--log.format: %q is not json or logfmt", c.logFormat)}
+}
+
+// dsn reads the database URL from the file flag or the environment. It is
+// never a plain flag: command lines are visible to every user of the host.
+func (c *common) dsn() (string, error) {
+	if c.databaseURL != "" {
+		b, err := os.ReadFile(c.databaseURL)
+		if err != nil {
+			return "", fmt.Errorf("--database.url-file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if v := os.Getenv("WEDSYNC_DATABASE_URL"); v != "" {
+		return v, nil
+	}
+	return "", usageError{errors.New("no database: set --database.url-file or $WEDSYNC_DATABASE_URL")}
+}
+
+// errHelp ends a command after -h printed its flags.
+var errHelp = errors.New("help shown")
+
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wedsync/scaling/autoscaler/actuator"
+	"github.com/wedsync/scaling/autoscaler/alerting"
+	"github.com/wedsync/scaling/autoscaler/observe"
+	"github.com/wedsync/scaling/autoscaler/policy"
+	"github.com/wedsync/scaling/autoscaler/scaler"
+	"github.com/wedsync/scaling/autoscaler/webhook"
+	"github.com/wedsync/scaling/core/store"
+)
+
+type serveFlags struct {
+	common
+	listen        string
+	externalURL   string
+	prometheusURL string
+	alertmanagers multiFlag
+	tokenFile     string
+	dryRun        bool
+	queryTimeout  time.Duration
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f serveFlags
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	f.register(fs, true)
+	fs.StringVar(&f.listen, "web.listen-address", ":9681", "Address to listen on for the webhook, /metrics, /healthz and /readyz.")
+	fs.StringVar(&f.externalURL, "web.external-url", "", "URL under which the autoscaler is reachable (links in alerts).")
+	fs.StringVar(&f.prometheusURL, "prometheus.url", "http://localhost:9090", "Prometheus to read metrics from.")
+	fs.Var(&f.alertmanagers, "alertmanager.url", "Alertmanager to raise alerts on (failed actions); repeatable.")
+	fs.StringVar(&f.tokenFile, "web.webhook-token-file", "", "File holding the bearer token Alertmanager must send (required).")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "Decide and log, but never act.")
+	fs.DurationVar(&f.queryTimeout, "prometheus.timeout", 5*time.Second, "Timeout of one Prometheus query.")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	logger, err := f.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if f.tokenFile == "" {
+		return usageError{errors.New("--web.webhook-token-file is required: the webhook is never served without authentication")}
+	}
+	tokenBytes, err := os.ReadFile(f.tokenFile)
+	if err != nil {
+		return fmt.Errorf("--web.webhook-token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(tokenBytes))
+	if token == "" {
+		return fmt.Errorf("--web.webhook-token-file: %s is empty", f.tokenFile)
+	}
+	pol, err := policy.Load(f.configFile)
+	if err != nil {
+		return err
+	}
+	dsn, err := f.dsn()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector())
+	sc, err := buildScaler(pol, st, f.prometheusURL, f.queryTimeout, f.alertmanagers, f.externalURL, f.dryRun, logger, scaler.NewMetrics(reg))
+	if err != nil {
+		return err
+	}
+	hook, err := webhook.New(webhook.Config{Recorder: st, Known: sc.Known, Notify: sc.Kick, Token: token, Logger: logger, Reg: reg})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhook/alertmanager", hook)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", readyz(st, f.prometheusURL))
+
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("--web.listen-address: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	logger.Info("listening", "address", ln.Addr().String(), "services", len(pol.Services), "dry_run", f.dryRun)
+
+	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc.Run(loopCtx) //nolint:errcheck // returns nil
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopLoop()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func openStore(ctx context.Context, dsn string) (*store.Store, error) {
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	return st, nil
+}
+
+func buildActuators(pol *policy.File, logger *slog.Logger) (map[string]actuator.Actuator, error) {
+	acts := map[string]actuator.Actuator{}
+	for name, svc := range pol.Services {
+		a, err := actuator.New(svc.Actuator, logger.With("service", name))
+		if err != nil {
+			return nil, fmt.Errorf("services.%s.actuator: %w", name, err)
+		}
+		acts[name] = a
+	}
+	return acts, nil
+}
+
+func buildScaler(pol *policy.File, st scaler.Store, promURL string, timeout time.Duration, alertmanagers []string,
+	externalURL string, dryRun bool, logger *slog.Logger, m *scaler.Metrics) (*scaler.Scaler, error) {
+	acts, err := buildActuators(pol, logger)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := observe.NewPrometheus(promURL, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("--prometheus.url: %w", err)
+	}
+	cfg := scaler.Config{Policy: pol, Store: st, Observer: obs, Actuators: acts, DryRun: dryRun, Logger: logger, Metrics: m}
+	if len(alertmanagers) > 0 {
+		am, err := alerting.NewAlertmanager(alertmanagers, externalURL, logger)
+		if err != nil {
+			return nil, fmt.Errorf("--alertmanager.url: %w", err)
+		}
+		cfg.Alerter = am
+	}
+	return scaler.New(cfg)
+}
+
+// readyz reports whether the database and Prometheus answer.
+func readyz(st *store.Store, promURL string) http.HandlerFunc {
+	client := &http.Client{Timeout: 2 * time.Second}
+	return func(w http.ResponseWriter, r *http.Request) {
+		checks := map[string]string{"database": "ok", "prometheus": "ok"}
+		status := http.StatusOK
+		if err := st.Ping(r.Context()); err != nil {
+			checks["database"], status = err.Error(), http.StatusServiceUnavailable
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, strings.TrimSuffix(promURL, "/")+"/-/ready", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			checks["prometheus"], status = err.Error(), http.StatusServiceUnavailable
+		} else {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				checks["prometheus"], status = resp.Status, http.StatusServiceUnavailable
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(checks) //nolint:errcheck
+	}
+}

@@ -1,0 +1,160 @@
+package scaler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wedsync/scaling/autoscaler/actuator"
+	"github.com/wedsync/scaling/autoscaler/policy"
+	"github.com/wedsync/scaling/core/store"
+)
+
+// start runs an already-logged action in the background.
+func (s *Scaler) start(ctx context.Context, p *policy.Service, act actuator.Actuator, ev store.Event, target actuator.State, received time.Time) {
+	s.mu.Lock()
+	s.busy[ev.Service] = true
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.busy, ev.Service)
+			s.mu.Unlock()
+		}()
+		s.execute(ctx, p, act, ev, target, received)
+	}()
+}
+
+// execute applies target, waits for it to show, and finishes the event. If
+// ctx ends first (shutdown), the event stays in_progress for Reconcile.
+func (s *Scaler) execute(ctx context.Context, p *policy.Service, act actuator.Actuator, ev store.Event, target actuator.State, received time.Time) store.Event {
+	if !received.IsZero() {
+		s.cfg.Metrics.decisionLatency.Observe(time.Since(received).Seconds())
+	}
+	t0 := time.Now()
+	err := act.Apply(ctx, target)
+	s.cfg.Metrics.actuatorDuration.WithLabelValues(ev.Service, "apply").Observe(time.Since(t0).Seconds())
+	if err == nil {
+		err = s.settle(ctx, ev.Service, act, target, p.SettleTimeout.D())
+	}
+	if ctx.Err() != nil {
+		s.cfg.Logger.Warn("shutting down during an action; it stays in_progress and is reconciled at the next start",
+			"service", ev.Service, "event_id", ev.ID)
+		return ev
+	}
+	status, msg := store.StatusCompleted, ""
+	if err != nil {
+		status, msg = store.StatusFailed, err.Error()
+	}
+	return s.finish(ctx, ev, status, msg)
+}
+
+func (s *Scaler) finish(ctx context.Context, ev store.Event, status store.EventStatus, msg string) store.Event {
+	done, err := s.cfg.Store.FinishEvent(ctx, ev.ID, status, msg)
+	if err != nil {
+		// The action happened (or failed) but the log could not say so: the
+		// event stays in_progress and the next reconcile pass settles it.
+		s.cfg.Logger.Error("finish event; it will be reconciled", "event_id", ev.ID, "status", status, "err", err)
+		return ev
+	}
+	s.cfg.Metrics.events.WithLabelValues(done.Service, string(done.Type), string(done.Status)).Inc()
+	if status == store.StatusFailed {
+		s.cfg.Logger.Error("scaling action failed", "service", done.Service, "event_id", done.ID, "err", msg)
+		if s.cfg.Alerter != nil {
+			if err := s.cfg.Alerter.ActionFailed(ctx, done); err != nil {
+				s.cfg.Logger.Error("raise alert for failed action", "event_id", done.ID, "err", err)
+			}
+		}
+	} else {
+		s.cfg.Logger.Info("scaling action completed", "service", done.Service, "event_id", done.ID, "after", string(done.After))
+	}
+	return done
+}
+
+// settle polls the actuator until it reads target.
+func (s *Scaler) settle(ctx context.Context, service string, act actuator.Actuator, target actuator.State, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last actuator.State
+	var lastErr error
+	for {
+		t0 := time.Now()
+		cur, err := act.Current(ctx)
+		s.cfg.Metrics.actuatorDuration.WithLabelValues(service, "current").Observe(time.Since(t0).Seconds())
+		if err == nil && cur == target {
+			return nil
+		}
+		last, lastErr = cur, err
+		if time.Now().After(deadline) {
+			if lastErr != nil {
+				return fmt.Errorf("not settled after %s: %w", timeout, lastErr)
+			}
+			return fmt.Errorf("not settled after %s: actuator reads %s, want %s", timeout, last, target)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(s.cfg.SettlePoll):
+		}
+	}
+}
+
+// Reconcile settles unfinished events against the actuators' real state:
+// at start-up all of them (a crash left them), later only those older than
+// their settle timeout that this process is not running. An action already
+// visible is completed; one not visible at all is applied again (targets are
+// absolute, so applying twice is applying once); any other state means
+// someone else changed the service, and the event fails.
+func (s *Scaler) Reconcile(ctx context.Context, startup bool) {
+	events, err := s.cfg.Store.UnfinishedEvents(ctx)
+	if err != nil {
+		s.cfg.Logger.Warn("list unfinished events", "err", err)
+		return
+	}
+	now := s.cfg.Now()
+	for _, ev := range events {
+		s.mu.Lock()
+		busy := s.busy[ev.Service]
+		s.mu.Unlock()
+		if busy {
+			continue
+		}
+		p := s.cfg.Policy.Services[ev.Service]
+		if !startup && (p == nil || now.Sub(ev.StartedAt) < p.SettleTimeout.D()+time.Minute) {
+			continue
+		}
+		s.reconcileOne(ctx, p, ev)
+	}
+}
+
+func (s *Scaler) reconcileOne(ctx context.Context, p *policy.Service, ev store.Event) {
+	log := s.cfg.Logger.With("event_id", ev.ID, "service", ev.Service)
+	if p == nil {
+		s.finish(ctx, ev, store.StatusFailed, "interrupted, and the service is no longer in the policy file")
+		return
+	}
+	var before, after actuator.State
+	if err := errors.Join(json.Unmarshal(ev.Before, &before), json.Unmarshal(ev.After, &after)); err != nil {
+		s.finish(ctx, ev, store.StatusFailed, "interrupted, and its states cannot be read: "+err.Error())
+		return
+	}
+	act := s.cfg.Actuators[ev.Service]
+	cur, err := act.Current(ctx)
+	if err != nil {
+		log.Warn("reconcile: read current state; will retry", "err", err)
+		return
+	}
+	switch cur {
+	case after:
+		log.Info("reconcile: action had taken effect", "state", cur.String())
+		s.finish(ctx, ev, store.StatusCompleted, "")
+	case before:
+		log.Info("reconcile: action had not taken effect; applying it again", "target", after.String())
+		s.start(ctx, p, act, ev, after, time.Time{})
+	default:
+		s.finish(ctx, ev, store.StatusFailed, fmt.Sprintf("interrupted; the service is now at %s, neither %s (before) nor %s (after): changed outside the autoscaler", cur, before, after))
+	}
+}

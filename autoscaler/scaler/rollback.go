@@ -1,0 +1,79 @@
+package scaler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/wedsync/scaling/autoscaler/actuator"
+	"github.com/wedsync/scaling/core/store"
+)
+
+// Rollback re-applies the before state of a completed event, through the
+// service's current bounds, as a new logged event; on success the original
+// is marked rolled_back. It waits for the action to finish. dryRun returns
+// the plan (an unsaved event) without acting.
+func (s *Scaler) Rollback(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error) {
+	orig, err := s.cfg.Store.GetEvent(ctx, eventID)
+	if err != nil {
+		return store.Event{}, err
+	}
+	if orig.Status != store.StatusCompleted {
+		return store.Event{}, &store.ConflictError{What: "scaling event " + eventID, State: string(orig.Status)}
+	}
+	p := s.cfg.Policy.Services[orig.Service]
+	if p == nil {
+		return store.Event{}, fmt.Errorf("service %s is no longer in the policy file", orig.Service)
+	}
+	var before actuator.State
+	if err := json.Unmarshal(orig.Before, &before); err != nil {
+		return store.Event{}, fmt.Errorf("event %s: before_config: %w", eventID, err)
+	}
+	want, err := levelOf(p, before)
+	if err != nil {
+		return store.Event{}, fmt.Errorf("event %s: %w", eventID, err)
+	}
+	lo, hi := p.Bounds()
+	level := min(max(want, lo), hi)
+	reason := "rollback of " + eventID
+	if level != want {
+		reason += fmt.Sprintf(" (clamped to the current bounds [%d, %d])", lo, hi)
+	}
+	act := s.cfg.Actuators[orig.Service]
+	cur, curLevel, err := s.current(ctx, orig.Service, p, act)
+	if err != nil {
+		return store.Event{}, err
+	}
+	target := s.state(p, level)
+	typ := direction(curLevel, level)
+	if level == curLevel {
+		// Nothing to move, but the rollback is still recorded as the
+		// opposite of what it undoes.
+		typ = store.EventScaleUp
+		if orig.Type == store.EventScaleUp {
+			typ = store.EventScaleDown
+		}
+	}
+	ne := store.NewEvent{Type: typ, Service: orig.Service, TriggerReason: reason,
+		TriggerMetrics: mustJSON(map[string]any{"rollback_of": eventID}),
+		Before:         mustJSON(cur), After: mustJSON(target), InitiatedBy: "rollback", InitiatedUserID: user,
+		CostImpactMonthly: costDelta(p, curLevel, level)}
+	if dryRun {
+		return store.Event{Type: ne.Type, Service: ne.Service, TriggerReason: ne.TriggerReason, Before: ne.Before,
+			After: ne.After, InitiatedBy: ne.InitiatedBy, CostImpactMonthly: ne.CostImpactMonthly, RollbackOf: eventID}, nil
+	}
+	ev, err := s.cfg.Store.BeginRollback(ctx, eventID, ne)
+	if err != nil {
+		return store.Event{}, err
+	}
+	s.mu.Lock()
+	s.busy[ev.Service] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.busy, ev.Service)
+		s.mu.Unlock()
+	}()
+	return s.execute(ctx, p, act, ev, target, time.Time{}), nil
+}

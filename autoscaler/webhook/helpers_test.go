@@ -1,0 +1,14 @@
+package webhook_test
+
+import (
+	"bytes"
+	"regexp"
+)
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// scrubHost replaces the recording machine's name in externalURL, so that
+// fixtures do not depend on where they were recorded.
+func scrubHost(b []byte) []byte {
+	return regexp.MustCompile(`"externalURL":"http://[^"]*"`).ReplaceAll(b, []byte(`"externalURL":"http://alertmanager.example:9093"`))
+}

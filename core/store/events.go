@@ -1,0 +1,273 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+)
+
+// EventType is what a scaling event did; the values are the alert label
+// scaling_action's.
+type EventType string
+
+const (
+	EventScaleUp      EventType = "scale_up"
+	EventScaleDown    EventType = "scale_down"
+	EventMigration    EventType = "migration"
+	EventOptimization EventType = "optimization"
+)
+
+// EventStatus is where a scaling event is in its life.
+type EventStatus string
+
+const (
+	StatusInProgress EventStatus = "in_progress"
+	StatusCompleted  EventStatus = "completed"
+	StatusFailed     EventStatus = "failed"
+	StatusRolledBack EventStatus = "rolled_back"
+)
+
+// NewEvent is what is written before an action runs.
+type NewEvent struct {
+	Type              EventType
+	Service           string
+	TriggerReason     string
+	TriggerMetrics    json.RawMessage // the decision's inputs
+	Before            json.RawMessage
+	After             json.RawMessage
+	InitiatedBy       string // autoscaler, manual, rollback, phase_transition, recommendation
+	InitiatedUserID   string
+	CostImpactMonthly decimal.NullDecimal
+}
+
+// Event is a row of scaling_events.
+type Event struct {
+	ID                string
+	Type              EventType
+	Service           string
+	TriggerReason     string
+	TriggerMetrics    json.RawMessage
+	Before            json.RawMessage
+	After             json.RawMessage
+	Status            EventStatus
+	InitiatedBy       string
+	InitiatedUserID   string
+	CostImpactMonthly decimal.NullDecimal
+	ErrorMessage      string
+	RollbackOf        string
+	RolledBackBy      string
+	StartedAt         time.Time
+	CompletedAt       *time.Time
+	RolledBackAt      *time.Time
+	DurationMS        *int64
+}
+
+const eventColumns = `id::text, event_type, service_name, trigger_reason, trigger_metrics, before_config, after_config,
+	status, initiated_by, coalesce(initiated_user_id, ''), cost_impact_monthly::text, coalesce(error_message, ''),
+	coalesce(rollback_of::text, ''), coalesce(rolled_back_by::text, ''), started_at, completed_at, rolled_back_at, duration_ms`
+
+func scanEvent(row pgx.Row) (Event, error) {
+	var e Event
+	var cost *string
+	err := row.Scan(&e.ID, &e.Type, &e.Service, &e.TriggerReason, &e.TriggerMetrics, &e.Before, &e.After,
+		&e.Status, &e.InitiatedBy, &e.InitiatedUserID, &cost, &e.ErrorMessage,
+		&e.RollbackOf, &e.RolledBackBy, &e.StartedAt, &e.CompletedAt, &e.RolledBackAt, &e.DurationMS)
+	if err != nil {
+		return Event{}, translate(err)
+	}
+	if cost != nil {
+		d, err := decimal.NewFromString(*cost)
+		if err != nil {
+			return Event{}, fmt.Errorf("event %s: cost_impact_monthly %q: %w", e.ID, *cost, err)
+		}
+		e.CostImpactMonthly = decimal.NullDecimal{Decimal: d, Valid: true}
+	}
+	return e, nil
+}
+
+func nullDecimalText(d decimal.NullDecimal) *string {
+	if !d.Valid {
+		return nil
+	}
+	s := d.Decimal.String()
+	return &s
+}
+
+func jsonOrEmpty(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("{}")
+	}
+	return b
+}
+
+func insertEvent(ctx context.Context, db DBTX, e NewEvent, rollbackOf *string) (Event, error) {
+	row := db.QueryRow(ctx, `INSERT INTO scaling_events
+		(event_type, service_name, trigger_reason, trigger_metrics, before_config, after_config, status,
+		 initiated_by, initiated_user_id, cost_impact_monthly, rollback_of)
+		VALUES ($1, $2, $3, $4, $5, $6, 'in_progress', $7, nullif($8, ''), $9::numeric, $10::uuid)
+		RETURNING `+eventColumns,
+		e.Type, e.Service, e.TriggerReason, jsonOrEmpty(e.TriggerMetrics), jsonOrEmpty(e.Before), jsonOrEmpty(e.After),
+		e.InitiatedBy, e.InitiatedUserID, nullDecimalText(e.CostImpactMonthly), rollbackOf)
+	ev, err := scanEvent(row)
+	if uniqueViolation(err, "scaling_events_one_unfinished") {
+		return Event{}, fmt.Errorf("%s: %w", e.Service, ErrBusy)
+	}
+	if uniqueViolation(err, "scaling_events_one_rollback") {
+		return Event{}, &ConflictError{What: "scaling event " + *rollbackOf, State: "already being rolled back"}
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("insert scaling event: %w", err)
+	}
+	return ev, nil
+}
+
+// BeginEvent records an action as in_progress before it runs. It fails with
+// ErrBusy while another action on the same service is unfinished: that
+// constraint is what makes actions exactly-once across duplicate
+// notifications and autoscaler replicas.
+func (s *Store) BeginEvent(ctx context.Context, e NewEvent) (Event, error) {
+	return insertEvent(ctx, s.pool, e, nil)
+}
+
+// BeginRollback records the rollback of a completed event as a new
+// in_progress event. The original must be completed and not already being
+// rolled back; otherwise a ConflictError says what state it is in.
+func (s *Store) BeginRollback(ctx context.Context, originalID string, e NewEvent) (Event, error) {
+	var out Event
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		orig, err := scanEvent(tx.QueryRow(ctx, `SELECT `+eventColumns+` FROM scaling_events WHERE id = $1::uuid FOR UPDATE`, originalID))
+		if err != nil {
+			return fmt.Errorf("scaling event %s: %w", originalID, err)
+		}
+		if orig.Status != StatusCompleted {
+			return &ConflictError{What: "scaling event " + originalID, State: string(orig.Status)}
+		}
+		if orig.Service != e.Service {
+			return fmt.Errorf("rollback of %s must act on service %q, not %q", originalID, orig.Service, e.Service)
+		}
+		out, err = insertEvent(ctx, tx, e, &originalID)
+		return err
+	})
+	return out, err
+}
+
+// FinishEvent moves an in_progress event to completed or failed. Completing
+// a rollback marks the event it rolled back as rolled_back in the same
+// transaction.
+func (s *Store) FinishEvent(ctx context.Context, id string, status EventStatus, errMsg string) (Event, error) {
+	if status != StatusCompleted && status != StatusFailed {
+		return Event{}, fmt.Errorf("finish event %s: status %q is not final", id, status)
+	}
+	if status == StatusFailed && errMsg == "" {
+		errMsg = "failed without a message"
+	}
+	var out Event
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanEvent(tx.QueryRow(ctx, `UPDATE scaling_events
+			SET status = $2, error_message = nullif($3, ''), completed_at = now()
+			WHERE id = $1::uuid AND status = 'in_progress'
+			RETURNING `+eventColumns, id, status, errMsg))
+		if err == ErrNotFound {
+			cur, gerr := s.getEvent(ctx, tx, id)
+			if gerr != nil {
+				return gerr
+			}
+			return &ConflictError{What: "scaling event " + id, State: string(cur.Status)}
+		}
+		if err != nil {
+			return fmt.Errorf("finish event %s: %w", id, err)
+		}
+		if status == StatusCompleted && out.RollbackOf != "" {
+			if _, err := tx.Exec(ctx, `UPDATE scaling_events
+				SET status = 'rolled_back', rolled_back_by = $2::uuid, rolled_back_at = now()
+				WHERE id = $1::uuid AND status = 'completed'`, out.RollbackOf, out.ID); err != nil {
+				return fmt.Errorf("mark %s rolled back: %w", out.RollbackOf, translate(err))
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// GetEvent reads one event.
+func (s *Store) GetEvent(ctx context.Context, id string) (Event, error) {
+	return s.getEvent(ctx, s.pool, id)
+}
+
+func (s *Store) getEvent(ctx context.Context, db DBTX, id string) (Event, error) {
+	e, err := scanEvent(db.QueryRow(ctx, `SELECT `+eventColumns+` FROM scaling_events WHERE id = $1::uuid`, id))
+	if err != nil {
+		return Event{}, fmt.Errorf("scaling event %s: %w", id, err)
+	}
+	return e, nil
+}
+
+// UnfinishedEvents lists in_progress events, oldest first: what a restarted
+// autoscaler must reconcile against the actuators' real state.
+func (s *Store) UnfinishedEvents(ctx context.Context) ([]Event, error) {
+	return s.listEvents(ctx, `SELECT `+eventColumns+` FROM scaling_events WHERE status IN ('pending', 'in_progress') ORDER BY started_at`)
+}
+
+// LastFinishedEvent is the most recent finished event of a service —
+// completed, rolled back or failed — for cooldowns: a failed action waits
+// out the cooldown too, instead of being retried every pass. ErrNotFound if
+// there is none.
+func (s *Store) LastFinishedEvent(ctx context.Context, service string) (Event, error) {
+	return scanEvent(s.pool.QueryRow(ctx, `SELECT `+eventColumns+` FROM scaling_events
+		WHERE service_name = $1 AND status IN ('completed', 'rolled_back', 'failed')
+		ORDER BY completed_at DESC LIMIT 1`, service))
+}
+
+// EventFilter selects events for listing, newest first.
+type EventFilter struct {
+	Service string
+	Status  EventStatus
+	From    time.Time // inclusive, zero = unbounded
+	To      time.Time // exclusive, zero = unbounded
+	Limit   int       // default 100, at most 1000
+}
+
+// ListEvents lists events matching f, newest first.
+func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	var from, to *time.Time
+	if !f.From.IsZero() {
+		from = &f.From
+	}
+	if !f.To.IsZero() {
+		to = &f.To
+	}
+	return s.listEvents(ctx, `SELECT `+eventColumns+` FROM scaling_events
+		WHERE ($1 = '' OR service_name = $1) AND ($2 = '' OR status = $2)
+		  AND ($3::timestamptz IS NULL OR started_at >= $3) AND ($4::timestamptz IS NULL OR started_at < $4)
+		ORDER BY started_at DESC, id LIMIT $5`, f.Service, string(f.Status), from, to, limit)
+}
+
+func (s *Store) listEvents(ctx context.Context, sql string, args ...any) ([]Event, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list scaling events: %w", translate(err))
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list scaling events: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list scaling events: %w", translate(err))
+	}
+	return out, nil
+}

@@ -1,0 +1,129 @@
+package rules
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strings"
+	"text/template"
+)
+
+//go:generate go run ./cmd/rulegen -out dist
+
+// The rendered files, by the name Render gives them.
+const (
+	RecordingRulesFile = "recording.rules.yml"
+	AlertingRulesFile  = "alerting.rules.yml"
+	AlertmanagerFile   = "alertmanager.yml"
+)
+
+// Files lists the rendered file names in a stable order.
+var Files = []string{RecordingRulesFile, AlertingRulesFile, AlertmanagerFile}
+
+// Params are the parts of the output that depend on where it is deployed,
+// not on the profile.
+type Params struct {
+	WebhookURL             string // e.g. http://127.0.0.1:9681/webhook/alertmanager
+	WebhookCredentialsFile string // file holding the bearer token Alertmanager sends
+}
+
+// DefaultParams point at an autoscaler on its default port on the same host.
+func DefaultParams() Params {
+	return Params{
+		WebhookURL:             "http://localhost:9681/webhook/alertmanager",
+		WebhookCredentialsFile: "/etc/wedsync/webhook-token",
+	}
+}
+
+// Validate rejects parameters Alertmanager would refuse or misread.
+func (p Params) Validate() error {
+	var errs []error
+	if p.WebhookURL == "" {
+		errs = append(errs, errors.New("WebhookURL: must not be empty"))
+	} else if u, err := url.Parse(p.WebhookURL); err != nil {
+		errs = append(errs, fmt.Errorf("WebhookURL: %w", err))
+	} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("WebhookURL: must be an absolute http or https URL, got %q", p.WebhookURL))
+	}
+	if p.WebhookCredentialsFile == "" {
+		// Without it Alertmanager would send no token and the autoscaler
+		// would answer 401 to every notification.
+		errs = append(errs, errors.New("WebhookCredentialsFile: must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+// The templates use << >> as delimiters because the output itself is full of
+// Prometheus templates ({{ $labels.service }}) that must pass through as-is.
+var templates = template.Must(template.New("").
+	Delims("<<", ">>").
+	Option("missingkey=error").
+	Funcs(template.FuncMap{
+		"num":   formatFloat,
+		"pct":   percent,
+		"quote": yamlQuote,
+	}).
+	ParseFS(templateFS, "templates/*.tmpl"))
+
+// view is what the templates see.
+type view struct {
+	Name string
+	*Profile
+	Params Params
+}
+
+// Render renders the files of the named profile of the embedded
+// thresholds.yml: file name -> content.
+func Render(profile string, p Params) (map[string][]byte, error) {
+	t, err := embedded()
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", profile, err)
+	}
+	return t.Render(profile, p)
+}
+
+// Render renders the files of the named profile of t.
+func (t *Thresholds) Render(profile string, p Params) (map[string][]byte, error) {
+	prof := t.Profiles[profile]
+	if prof == nil {
+		return nil, fmt.Errorf("render %s: unknown profile (known: %s)", profile, strings.Join(t.ProfileNames(), ", "))
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("render %s: params: %w", profile, err)
+	}
+	v := view{Name: profile, Profile: prof, Params: p}
+	out := make(map[string][]byte, len(Files))
+	for _, name := range Files {
+		var b bytes.Buffer
+		if err := templates.ExecuteTemplate(&b, name+".tmpl", v); err != nil {
+			return nil, fmt.Errorf("render %s %s: %w", profile, name, err)
+		}
+		out[name] = b.Bytes()
+	}
+	return out, nil
+}
+
+// percent prints a ratio as a percentage for human text ("80%"), rounded
+// so that 0.7 prints as 70% rather than 70.00000000000001%.
+func percent(ratio float64) string {
+	return formatFloat(math.Round(ratio*1e6)/1e4) + "%"
+}
+
+// yamlQuote quotes s as a YAML double-quoted scalar. JSON strings are valid
+// YAML, so a URL or path with ':' or '#' in it cannot change the document.
+func yamlQuote(s string) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return "", fmt.Errorf("quote %q: %w", s, err)
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}

@@ -1,0 +1,206 @@
+// Package rules owns every threshold of the WedSync scaling loop and renders
+// them into Prometheus recording and alerting rules and an Alertmanager
+// configuration, one set per profile (production, demo).
+//
+// thresholds.yml is the only place a threshold is written down; the
+// templates under templates/ turn it into files, and dist/<profile>/ holds
+// the rendered files that are committed and unit-tested with promtool.
+package rules
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed thresholds.yml
+var embeddedThresholds []byte
+
+// RequiredProfiles are the profiles every thresholds file must define: the
+// rest of the system (compose stack, demo runner, e2e tests) asks for them
+// by name.
+var RequiredProfiles = []string{"production", "demo"}
+
+// Thresholds is the parsed thresholds.yml.
+type Thresholds struct {
+	Profiles map[string]*Profile `yaml:"profiles"`
+}
+
+// Profile is one consistent set of thresholds and timings.
+type Profile struct {
+	// EvaluationInterval of every rule group; it also bounds the scrape lag
+	// (sources are assumed to be scraped at least as often).
+	EvaluationInterval Duration `yaml:"evaluation_interval"`
+	// RateWindow of every rate() in the adapter rules.
+	RateWindow Duration `yaml:"rate_window"`
+	// LongWindow of the *_avg1h series (one hour in production).
+	LongWindow Duration `yaml:"long_window"`
+	// LongWindowCoverage is the share of LongWindow that must hold samples
+	// before an *_avg1h series is recorded at all.
+	LongWindowCoverage float64 `yaml:"long_window_coverage"`
+
+	CPUHigh           Alert        `yaml:"cpu_high"`
+	CPUSustainedHigh  Alert        `yaml:"cpu_sustained_high"`
+	DBCPUHigh         Alert        `yaml:"db_cpu_high"`
+	DBConnectionsHigh Alert        `yaml:"db_connections_high"`
+	LatencyP95High    LatencyAlert `yaml:"latency_p95_high"`
+	LatencyP99High    LatencyAlert `yaml:"latency_p99_high"`
+	// Underutilized applies one threshold to CPU and memory alike.
+	Underutilized Alert `yaml:"underutilized"`
+
+	Alertmanager AlertmanagerTimings `yaml:"alertmanager"`
+}
+
+// Alert is a ratio threshold (0,1] and how long it must hold.
+type Alert struct {
+	Threshold float64  `yaml:"threshold"`
+	For       Duration `yaml:"for"`
+}
+
+// LatencyAlert is a latency threshold in seconds, how long it must hold, and
+// the time from a latency step to the alert firing that the profile promises.
+type LatencyAlert struct {
+	ThresholdSeconds float64  `yaml:"threshold_seconds"`
+	For              Duration `yaml:"for"`
+	FireWithin       Duration `yaml:"fire_within"`
+}
+
+// AlertmanagerTimings of the route tree.
+type AlertmanagerTimings struct {
+	GroupWait      Duration `yaml:"group_wait"`
+	GroupInterval  Duration `yaml:"group_interval"`
+	RepeatInterval Duration `yaml:"repeat_interval"`
+}
+
+// Defaults for fields a profile may leave out. The interval and Alertmanager
+// values are those of Prometheus and Alertmanager themselves, so an omitted
+// field means what it would mean to them.
+const (
+	defaultEvaluationInterval = Duration(60e9)
+	defaultRateWindowScrapes  = 4 // rate window = 4 evaluation intervals
+	defaultLongWindow         = Duration(3600e9)
+	defaultLongWindowCoverage = 0.9
+	defaultFireWithin         = Duration(120e9)
+	defaultGroupWait          = Duration(30e9)
+	defaultGroupInterval      = Duration(300e9)
+	defaultRepeatInterval     = Duration(4 * 3600e9)
+)
+
+// LoadThresholds decodes a thresholds file strictly (unknown fields are
+// errors), applies defaults and validates it.
+func LoadThresholds(r io.Reader) (*Thresholds, error) {
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	var t Thresholds
+	if err := dec.Decode(&t); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("decode thresholds: empty document")
+		}
+		return nil, fmt.Errorf("decode thresholds: %w", err)
+	}
+	// A second document would be silently ignored: refuse it instead.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("decode thresholds: more than one YAML document")
+	}
+	t.applyDefaults()
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// ParseThresholds is LoadThresholds on a byte slice.
+func ParseThresholds(b []byte) (*Thresholds, error) {
+	return LoadThresholds(bytes.NewReader(b))
+}
+
+var embedded = sync.OnceValues(func() (*Thresholds, error) {
+	t, err := ParseThresholds(embeddedThresholds)
+	if err != nil {
+		return nil, fmt.Errorf("embedded thresholds.yml: %w", err)
+	}
+	return t, nil
+})
+
+// EmbeddedThresholds returns the thresholds.yml compiled into this package.
+func EmbeddedThresholds() (*Thresholds, error) { return embedded() }
+
+// Profiles lists the profiles of the embedded thresholds.yml, sorted.
+func Profiles() []string {
+	t, err := embedded()
+	if err != nil {
+		// The golden and loader tests keep the embedded file valid; an
+		// invalid one still yields the names callers must be able to ask for.
+		return slices.Sorted(slices.Values(RequiredProfiles))
+	}
+	return t.ProfileNames()
+}
+
+// ProfileNames lists the profiles of t, sorted.
+func (t *Thresholds) ProfileNames() []string {
+	names := make([]string, 0, len(t.Profiles))
+	for name := range t.Profiles {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (t *Thresholds) applyDefaults() {
+	for _, p := range t.Profiles {
+		if p == nil {
+			continue
+		}
+		p.applyDefaults()
+	}
+}
+
+func (p *Profile) applyDefaults() {
+	if p.EvaluationInterval == 0 {
+		p.EvaluationInterval = defaultEvaluationInterval
+	}
+	if p.RateWindow == 0 {
+		p.RateWindow = defaultRateWindowScrapes * p.EvaluationInterval
+	}
+	if p.LongWindow == 0 {
+		p.LongWindow = defaultLongWindow
+	}
+	if p.LongWindowCoverage == 0 {
+		p.LongWindowCoverage = defaultLongWindowCoverage
+	}
+	for _, l := range []*LatencyAlert{&p.LatencyP95High, &p.LatencyP99High} {
+		if l.FireWithin == 0 {
+			l.FireWithin = defaultFireWithin
+		}
+	}
+	a := &p.Alertmanager
+	if a.GroupWait == 0 {
+		a.GroupWait = defaultGroupWait
+	}
+	if a.GroupInterval == 0 {
+		a.GroupInterval = defaultGroupInterval
+	}
+	if a.RepeatInterval == 0 {
+		a.RepeatInterval = defaultRepeatInterval
+	}
+}
+
+// LongWindowMinSamples is how many samples of a normalized series the long
+// window must hold before its average is recorded.
+func (p *Profile) LongWindowMinSamples() int {
+	if p.EvaluationInterval <= 0 {
+		return 1
+	}
+	// The epsilon keeps 0.9 × 240 from landing on 215.999….
+	n := int(math.Floor(p.LongWindowCoverage*float64(p.LongWindow)/float64(p.EvaluationInterval) + 1e-9))
+	return max(n, 1)
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests and the demo run for real:
+# PostgreSQL, Prometheus (with promtool), Alertmanager (with amtool).
+# Only what is missing is installed; nothing is started here (Debian's
+# packages try to start services through systemd, which may not run; our
+# tests and the demo start their own servers on loopback).
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+if ! have initdb && [ -z "$(pg_bin)" ]; then need+=(postgresql); fi
+if ! have pgbench && { [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/pgbench" ]; }; then need+=(postgresql-contrib); fi
+have prometheus && have promtool || need+=(prometheus)
+{ have alertmanager || have prometheus-alertmanager; } && have amtool || need+=(prometheus-alertmanager)
+if [ "${WEDSYNC_BENCH_DEPS:-}" = 1 ]; then have wrk || need+=(wrk); fi
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if have sudo; then sudo="sudo"; else
+    echo "deps: missing ${need[*]} and not root (no sudo): install them with apt-get" >&2
+    exit 1
+  fi
+fi
+echo "deps: installing ${need[*]}" >&2
+# policy-rc.d 101 keeps Debian's maintainer scripts from starting services.
+prc=/usr/sbin/policy-rc.d
+created_prc=0
+if [ ! -e "$prc" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$prc" >/dev/null && $sudo chmod +x "$prc" && created_prc=1
+fi
+trap '[ "$created_prc" = 1 ] && $sudo rm -f "$prc"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian's packages may have started their own daemons where systemd runs;
+# ours never use them, and stopped they cannot collide with anything.
+for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
+  if have systemctl && systemctl is-active --quiet "$svc" 2>/dev/null; then $sudo systemctl stop "$svc" || true; fi
+done
