@@ -115,4 +115,3 @@ func sanitize(name string) string {
 	}
 	return s
 }
-
