@@ -202,7 +202,27 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	res.Current = cur
 	s.cfg.Metrics.setLevel(p, name, level)
 
-	obs := s.cfg.Observer.Observe(ctx, p)
+	// Prometheus and PostgreSQL are read at the same time: this path runs
+	// between a notification and the action it calls for.
+	var obs []decision.Observation
+	observed := make(chan struct{})
+	go func() {
+		defer close(observed)
+		obs = s.cfg.Observer.Observe(ctx, p)
+	}()
+	alerts, alertsErr := s.cfg.Store.FiringAlerts(ctx, name, now.Add(-s.cfg.Policy.AlertTTL.D()))
+	var lastAction time.Time
+	var lastErr error
+	if alertsErr == nil && len(alerts) > 0 {
+		var last store.Event
+		switch last, lastErr = s.cfg.Store.LastFinishedEvent(ctx, name); {
+		case lastErr == nil && last.CompletedAt != nil:
+			lastAction = *last.CompletedAt
+		case errors.Is(lastErr, store.ErrNotFound):
+			lastErr = nil
+		}
+	}
+	<-observed
 	res.Observations = obs
 	raw, ok, _ := decision.Recommend(p, level, obs)
 	s.mu.Lock()
@@ -213,22 +233,13 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	}
 	s.mu.Unlock()
 
-	alerts, err := s.cfg.Store.FiringAlerts(ctx, name, now.Add(-s.cfg.Policy.AlertTTL.D()))
-	if err != nil {
+	if err := errors.Join(alertsErr, lastErr); err != nil {
 		res.Err = err
 		s.cfg.Logger.Warn("read firing alerts", "service", name, "err", err)
 		return res
 	}
 	up, down := alertReasons(alerts)
 	if up == "" && down == "" {
-		return res
-	}
-	var lastAction time.Time
-	switch last, err := s.cfg.Store.LastFinishedEvent(ctx, name); {
-	case err == nil && last.CompletedAt != nil:
-		lastAction = *last.CompletedAt
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		res.Err = err
 		return res
 	}
 	in := decision.Input{Now: now, Current: level, Observations: obs, History: history, HistorySince: s.started, LastAction: lastAction}
@@ -268,11 +279,13 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 		s.cfg.Logger.Error("record event before acting; not acting", "service", name, "err", err)
 		return res
 	}
-	d.EventID = ev.ID
-	s.record(ctx, d)
 	res.Event = &ev
 	s.cfg.Logger.Info("scaling", "service", name, "event_id", ev.ID, "type", ev.Type, "from", cur.String(), "to", target.String(), "reason", out.Reason)
 	s.start(ctx, p, act, ev, target, received)
+	// The event, written above, is the record that must precede the action;
+	// the decision row only links the why to it, so it follows.
+	d.EventID = ev.ID
+	s.record(ctx, d)
 	return res
 }
 

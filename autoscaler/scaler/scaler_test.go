@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,15 +142,14 @@ func newEnv(t *testing.T, st *store.Store, replicas int, dryRun bool) *env {
 	return e
 }
 
-var alertSeq int
+var alertSeq atomic.Int64
 
 func fire(t *testing.T, st *store.Store, action store.EventType, status string) {
 	t.Helper()
-	alertSeq++
 	a := store.Alert{Fingerprint: "fp-" + string(action), StartsAt: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC), Alertname: "ServiceCPUHigh",
 		Service: "api", Action: action, Reason: "high_cpu_usage", Status: status,
 		Labels: map[string]string{"alertname": "ServiceCPUHigh"}, Annotations: map[string]string{"value": "0.95"}}
-	if _, err := st.RecordNotification(context.Background(), store.Notification{DedupKey: fmt.Sprint("k", alertSeq, t.Name()), Receiver: "r",
+	if _, err := st.RecordNotification(context.Background(), store.Notification{DedupKey: fmt.Sprint("k", alertSeq.Add(1), t.Name()), Receiver: "r",
 		GroupKey: "g", Status: status, Payload: []byte(`{}`), Alerts: []store.Alert{a}}); err != nil {
 		t.Fatal(err)
 	}

@@ -171,3 +171,16 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeSameAlertTwice(t *testing.T) {
+	t.Parallel()
+	var m map[string]any
+	json.Unmarshal(fixture(t, "am-0.25-firing.json"), &m)
+	alerts := m["alerts"].([]any)
+	m["alerts"] = []any{alerts[0], alerts[0]}
+	b, _ := json.Marshal(m)
+	n, err := webhook.Decode(b, known)
+	if err != nil || len(n.Alerts) != 1 {
+		t.Fatalf("alerts = %d, %v; want the duplicate folded", len(n.Alerts), err)
+	}
+}

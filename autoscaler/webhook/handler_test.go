@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -141,5 +142,43 @@ func TestHandlerDatabaseDown(t *testing.T) {
 	}
 	if len(k.services) != 0 {
 		t.Fatal("scaler kicked for an unrecorded notification")
+	}
+}
+
+// Concurrent deliveries through the group commit: every one recorded once,
+// duplicates recognised, none lost.
+func TestGroupCommitConcurrent(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	gc := webhook.NewGroupCommit(st, 2, 8)
+	k := &kicks{}
+	h, _ := newHandler(t, gc, k, 0)
+	tmpl := string(fixture(t, "am-0.25-firing.json"))
+	var wg sync.WaitGroup
+	codes := make(chan int, 200)
+	for i := range 100 {
+		for range 2 { // each notification twice, concurrently: an unpeered HA pair
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body := strings.Replace(tmpl, `"fingerprint":"6edfc6f66b9dc150"`, fmt.Sprintf(`"fingerprint":"%016x"`, i), 1)
+				codes <- post(h, "s3cret", body).Code
+			}()
+		}
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusOK {
+			t.Fatalf("status %d", c)
+		}
+	}
+	n, deliveries, err := st.NotificationCounts(context.Background())
+	if err != nil || n != 100 || deliveries != 200 {
+		t.Fatalf("notifications %d, deliveries %d (%v); want 100 and 200", n, deliveries, err)
+	}
+	firing, _ := st.FiringAlerts(context.Background(), "api", time.Now().Add(-time.Minute))
+	if len(firing) != 100 {
+		t.Fatalf("%d firing alerts, want 100", len(firing))
 	}
 }

@@ -85,11 +85,20 @@ func Decode(body []byte, known func(service string) bool) (store.Notification, e
 		return store.Notification{}, badRequest("alerts: empty")
 	}
 	n := store.Notification{Receiver: m.Receiver, GroupKey: m.GroupKey, Status: m.Status, Payload: body}
+	seen := map[string]int{}
 	for i, a := range m.Alerts {
 		sa, err := convert(i, a, known)
 		if err != nil {
 			return store.Notification{}, err
 		}
+		// One alert instance listed twice (not something Alertmanager
+		// sends, but cheap to survive): the later entry wins.
+		key := sa.Fingerprint + "\x00" + sa.StartsAt.String()
+		if j, dup := seen[key]; dup {
+			n.Alerts[j] = sa
+			continue
+		}
+		seen[key] = len(n.Alerts)
 		n.Alerts = append(n.Alerts, sa)
 	}
 	n.DedupKey = dedupKey(n)

@@ -35,30 +35,40 @@ type Alert struct {
 	LastSeenAt  time.Time
 }
 
-// RecordNotification stores a notification and the state of its alerts in
-// one transaction. It reports whether the notification had been recorded
-// before: a duplicate changes nothing but the delivery counter and the
-// alerts' last-seen time.
+// RecordNotification stores a notification and the state of its alerts
+// atomically. It reports whether the notification had been recorded before:
+// a duplicate changes nothing but the delivery counter and the alerts'
+// last-seen time.
 func (s *Store) RecordNotification(ctx context.Context, n Notification) (duplicate bool, err error) {
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		var inserted bool
-		err := tx.QueryRow(ctx, `INSERT INTO webhook_notifications (dedup_key, receiver, group_key, status, alert_count, payload)
+	dups, err := s.RecordNotifications(ctx, []Notification{n})
+	if err != nil {
+		return false, err
+	}
+	return dups[0], nil
+}
+
+// RecordNotifications stores several notifications in one transaction and
+// reports, for each, whether it was a duplicate. Either all are recorded or
+// none is.
+//
+// The statements go as one pipelined batch — one round trip, one implicit
+// transaction, one commit — because the webhook answers only after it, and
+// its throughput is bounded by commits, not by chatter.
+func (s *Store) RecordNotifications(ctx context.Context, ns []Notification) ([]bool, error) {
+	b := &pgx.Batch{}
+	for _, n := range ns {
+		b.Queue(`INSERT INTO webhook_notifications (dedup_key, receiver, group_key, status, alert_count, payload)
 			VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (dedup_key) DO UPDATE
 			SET deliveries = webhook_notifications.deliveries + 1, last_received_at = now()
-			RETURNING xmax = 0`, n.DedupKey, n.Receiver, n.GroupKey, n.Status, len(n.Alerts), n.Payload).Scan(&inserted)
-		if err != nil {
-			return fmt.Errorf("record notification: %w", translate(err))
-		}
-		duplicate = !inserted
+			RETURNING xmax = 0`, n.DedupKey, n.Receiver, n.GroupKey, n.Status, len(n.Alerts), n.Payload)
 		// The alerts are upserted even for a duplicate: a repeat from
 		// Alertmanager is identical to the first delivery, and it is what
-		// tells us the alert is still firing (see FiringAlerts). The upsert
-		// is idempotent, so handling twice is handling once.
+		// tells us the alert is still firing (see FiringAlerts). Resolved is
+		// final for an alert instance (a new firing has a new startsAt): a
+		// late, re-delivered "firing" must not revive it.
 		for _, a := range n.Alerts {
-			// Resolved is final for an alert instance (a new firing has a new
-			// startsAt): a late, re-delivered "firing" must not revive it.
-			_, err := tx.Exec(ctx, `INSERT INTO scaling_alerts
+			b.Queue(`INSERT INTO scaling_alerts
 				(fingerprint, starts_at, ends_at, alertname, service_name, scaling_action, reason, status, labels, annotations)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 				ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
@@ -66,13 +76,33 @@ func (s *Store) RecordNotification(ctx context.Context, n Notification) (duplica
 					ends_at = CASE WHEN scaling_alerts.status = 'resolved' THEN scaling_alerts.ends_at ELSE excluded.ends_at END,
 					labels = excluded.labels, annotations = excluded.annotations, last_seen_at = now()`,
 				a.Fingerprint, a.StartsAt, a.EndsAt, a.Alertname, a.Service, a.Action, a.Reason, a.Status, a.Labels, a.Annotations)
-			if err != nil {
-				return fmt.Errorf("record alert %s: %w", a.Fingerprint, translate(err))
+		}
+	}
+	br := s.pool.SendBatch(ctx, b)
+	dups := make([]bool, len(ns))
+	var err error
+	for i, n := range ns {
+		var inserted bool
+		if err = br.QueryRow().Scan(&inserted); err != nil {
+			break
+		}
+		dups[i] = !inserted
+		for range n.Alerts {
+			if _, err = br.Exec(); err != nil {
+				break
 			}
 		}
-		return nil
-	})
-	return duplicate, err
+		if err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record notifications: %w", translate(err))
+	}
+	return dups, nil
 }
 
 // FiringAlerts lists the firing alerts seen since notBefore, for one service

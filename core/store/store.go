@@ -112,6 +112,7 @@ func translate(err error) error {
 		pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock: retry
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	case strings.HasPrefix(pgErr.Code, "22"), // data exception
+		strings.HasPrefix(pgErr.Code, "21"),          // cardinality: one row twice in one statement
 		pgErr.Code == "23514", pgErr.Code == "23502": // check, not-null violation
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

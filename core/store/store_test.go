@@ -435,3 +435,26 @@ func TestUnavailable(t *testing.T) {
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// Several notifications in one transaction: all or none.
+func TestRecordNotificationsIsAtomic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.New(t)
+	mk := func(key, severity string) store.Notification {
+		return store.Notification{DedupKey: key, Receiver: "r", GroupKey: "g", Status: "firing", Payload: []byte(`{}`),
+			Alerts: []store.Alert{{Fingerprint: key, StartsAt: time.Now(), Alertname: "A", Service: "api", Action: store.EventScaleUp,
+				Reason: "r", Status: "firing", Labels: map[string]string{"severity": severity}, Annotations: map[string]string{}}}}
+	}
+	dups, err := s.RecordNotifications(ctx, []store.Notification{mk("a", "x"), mk("b", "x"), mk("a", "x")})
+	if err != nil || len(dups) != 3 || dups[0] || dups[1] || !dups[2] {
+		t.Fatalf("dups = %v, %v; want [false false true]", dups, err)
+	}
+	_, err = s.RecordNotifications(ctx, []store.Notification{mk("c", "x"), mk("d", "bad\x00")})
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("batch with a NUL: %v, want ErrInvalid", err)
+	}
+	if n, _, _ := s.NotificationCounts(ctx); n != 2 {
+		t.Fatalf("%d notifications recorded, want 2 (the failed batch wrote nothing)", n)
+	}
+}

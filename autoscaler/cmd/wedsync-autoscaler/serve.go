@@ -89,7 +89,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hook, err := webhook.New(webhook.Config{Recorder: st, Known: sc.Known, Notify: sc.Kick, Token: token, Logger: logger, Reg: reg})
+	hook, err := webhook.New(webhook.Config{Recorder: webhook.NewGroupCommit(st, 2, 64), Known: sc.Known, Notify: sc.Kick, Token: token, Logger: logger, Reg: reg})
 	if err != nil {
 		return err
 	}

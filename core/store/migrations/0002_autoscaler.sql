@@ -15,7 +15,6 @@ CREATE TABLE webhook_notifications (
     first_received_at timestamptz NOT NULL DEFAULT now(),
     last_received_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX webhook_notifications_time ON webhook_notifications (first_received_at DESC);
 
 -- The current state of every alert instance that can drive an action.
 CREATE TABLE scaling_alerts (

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wedsync/scaling/core/devstack"
+	"github.com/wedsync/scaling/core/store"
+	"github.com/wedsync/scaling/core/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// policyFor writes a policy whose api service is an exec actuator over a
+// state file, and whose metric is a constant Prometheus can always answer.
+func policyFor(t *testing.T, dir string, replicas int) (policyFile, stateFile string) {
+	stateFile = writeFile(t, dir, "replicas", fmt.Sprintf("%d\n", replicas))
+	policyFile = writeFile(t, dir, "policy.yml", fmt.Sprintf(`
+sync_period: 1s
+services:
+  api:
+    actuator:
+      type: exec
+      exec:
+        current_command: [cat, %[1]s]
+        apply_command: [sh, -c, 'echo "$0" > %[1]s', "{{.Replicas}}"]
+    min_replicas: 1
+    max_replicas: 8
+    price_per_replica_monthly: 20
+    metrics: [{name: cpu, query: "vector(0.9)", target: 0.6}]
+`, stateFile))
+	return policyFile, stateFile
+}
+
+func TestCommandErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.yml", "services:\n  api:\n    min_replicas: 5\n    max_replicas: 2\n")
+	tests := []struct {
+		args  []string
+		usage bool
+		want  string
+	}{
+		{nil, true, "no command"},
+		{[]string{"frobnicate"}, true, `unknown command "frobnicate"`},
+		{[]string{"serve", "--no-such-flag"}, true, "flag provided but not defined: -no-such-flag"},
+		{[]string{"serve", "--config.file=" + bad}, true, "--web.webhook-token-file is required"},
+		{[]string{"serve", "--log.level=loud", "--web.webhook-token-file=x"}, true, `--log.level: "loud" is not debug`},
+		{[]string{"check-config", "--config.file=" + bad}, false, "services.api: min_replicas (5) is greater than max_replicas (2)"},
+		{[]string{"check-config", "--config.file=" + filepath.Join(dir, "missing.yml")}, false, "no such file"},
+		{[]string{"rollback", "--config.file=" + bad}, true, "rollback takes exactly one event id"},
+		{[]string{"rollback", "--config.file=" + bad, "some-id"}, true, "--user is required"},
+		{[]string{"eval", "--action=sideways"}, true, `--action: "sideways" is not scale_up, scale_down or both`},
+	}
+	for _, tc := range tests {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), tc.args, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want %q", tc.args, err, tc.want)
+			continue
+		}
+		var ue usageError
+		if errors.As(err, &ue) != tc.usage {
+			t.Errorf("%v: usage error = %v, want %v (exit status 2 vs 1)", tc.args, !tc.usage, tc.usage)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", "--config.file=../../policy.example.yml"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "SUCCESS") {
+		t.Fatalf("check-config of the example: %v %s", err, out.String())
+	}
+}
+
+// serve for real: PostgreSQL and Prometheus, the webhook with and without
+// its token, /metrics clean under promtool, /readyz, graceful shutdown.
+func TestServe(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	prom, err := devstack.StartPrometheus(ctx, devstack.ServerOptions{Config: []byte("global: {scrape_interval: 1s}\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prom.Close()
+	pol, state := policyFor(t, dir, 2)
+	token := writeFile(t, dir, "token", "s3cret\n")
+	dsn := writeFile(t, dir, "dsn", storetest.DSN(t))
+	port, _ := devstack.FreePort()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	var logs syncWriter
+	go func() {
+		done <- run(sctx, []string{"serve", "--config.file=" + pol, "--database.url-file=" + dsn, "--web.listen-address=" + addr,
+			"--prometheus.url=" + prom.URL(), "--web.webhook-token-file=" + token}, io.Discard, &logs)
+	}()
+	base := "http://" + addr
+	waitOK(t, ctx, base+"/healthz")
+
+	body, err := os.ReadFile("../../webhook/testdata/am-0.25-firing.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(tok string) int {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhook/alertmanager", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("wrong"); code != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %d", code)
+	}
+	if code := post("s3cret"); code != http.StatusOK {
+		t.Fatalf("webhook: %d", code)
+	}
+	// The fixture's alert asks api to scale up; vector(0.9)/0.6 from 2 → 3.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, _ := os.ReadFile(state)
+		if strings.TrimSpace(string(b)) == "3" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("api not scaled to 3 (state %q); log:\n%s", b, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if resp, err := http.Get(base + "/readyz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`wedsync_autoscaler_notifications_total{result="accepted"} 1`, `wedsync_autoscaler_replicas{service="api"}`,
+		`wedsync_autoscaler_decisions_total{outcome="scale",service="api"} 1`, "wedsync_autoscaler_actuator_duration_seconds_bucket",
+		`wedsync_autoscaler_events_total{event_type="scale_up",service="api",status="completed"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	promtoolCheckMetrics(t, metrics)
+
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop on cancel")
+	}
+}
+
+func promtoolCheckMetrics(t *testing.T, metrics []byte) {
+	t.Helper()
+	bin, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatal("promtool not found: run `make deps`")
+	}
+	cmd := exec.Command(bin, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(metrics)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+func TestEvalAndRollback(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	prom, err := devstack.StartPrometheus(ctx, devstack.ServerOptions{Config: []byte("global: {scrape_interval: 1s}\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prom.Close()
+	pol, state := policyFor(t, dir, 2)
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"eval", "--config.file=" + pol, "--prometheus.url=" + prom.URL()}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "scale_up") || !strings.Contains(lines[1], "scale ") ||
+		!strings.Contains(lines[2], "within_tolerance") {
+		t.Fatalf("eval output:\n%s", out.String())
+	}
+	if b, _ := os.ReadFile(state); strings.TrimSpace(string(b)) != "2" {
+		t.Fatalf("eval acted: state %q", b)
+	}
+
+	// rollback through the CLI of an event recorded by the autoscaler.
+	dsn := storetest.DSN(t)
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ev, err := st.BeginEvent(ctx, store.NewEvent{Type: store.EventScaleUp, Service: "api", TriggerReason: "high_cpu_usage",
+		Before: []byte(`{"replicas": 1}`), After: []byte(`{"replicas": 2}`), InitiatedBy: "autoscaler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.FinishEvent(ctx, ev.ID, store.StatusCompleted, "")
+	dsnFile := writeFile(t, dir, "dsn", dsn)
+	args := []string{"rollback", "--config.file=" + pol, "--database.url-file=" + dsnFile, "--user=ops@wedsync", ev.ID}
+	out.Reset()
+	if err := run(ctx, append([]string{args[0], "--dry-run"}, args[1:]...), &out, io.Discard); err != nil || !strings.Contains(out.String(), "would scale_down api") {
+		t.Fatalf("dry-run rollback: %v %s", err, out.String())
+	}
+	out.Reset()
+	if err := run(ctx, args, &out, io.Discard); err != nil || !strings.Contains(out.String(), "completed") {
+		t.Fatalf("rollback: %v %s", err, out.String())
+	}
+	if b, _ := os.ReadFile(state); strings.TrimSpace(string(b)) != "1" {
+		t.Fatalf("state after rollback %q, want 1", b)
+	}
+	err = run(ctx, args, &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "is rolled_back") {
+		t.Fatalf("second rollback: %v", err)
+	}
+}
+
+func waitOK(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	for {
+		resp, err := http.Get(url)
+		if err == nil && resp.StatusCode == 200 {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s never answered 200", url)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// syncWriter lets the test read logs the server is still writing.
+type syncWriter struct {
+	mu sync.Mutex
+	w  bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
+}
