@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wedsync/scaling/core/config"
 )
 
 // FuzzLoadThresholds: whatever the input, loading never panics, and whatever
@@ -31,7 +33,7 @@ func FuzzLoadThresholds(f *testing.F) {
 			p := th.Profiles[name]
 			for _, d := range []Duration{p.EvaluationInterval, p.RateWindow, p.LongWindow, p.CPUHigh.For, p.Underutilized.For,
 				p.LatencyP95High.FireWithin, p.Alertmanager.RepeatInterval} {
-				back, err := ParseDuration(d.String())
+				back, err := config.ParseDuration(d.String())
 				if err != nil || back != d {
 					t.Fatalf("duration %d prints as %q, reads back as %d (%v)", int64(d), d, int64(back), err)
 				}

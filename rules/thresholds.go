@@ -19,6 +19,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wedsync/scaling/core/config"
 )
 
 //go:embed thresholds.yml
@@ -30,6 +32,10 @@ var embeddedThresholds []byte
 var RequiredProfiles = []string{"production", "demo"}
 
 // Thresholds is the parsed thresholds.yml.
+// Duration is a Prometheus-style duration (see config.Duration), shared with
+// every other config of the system.
+type Duration = config.Duration
+
 type Thresholds struct {
 	Profiles map[string]*Profile `yaml:"profiles"`
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/wedsync/scaling/autoscaler/webhook"
 	"github.com/wedsync/scaling/core/devstack"
 	"github.com/wedsync/scaling/core/store"
+	"github.com/wedsync/scaling/core/storetest"
 )
 
 // timedActuator notes when Apply is called: the end of the measured path.
@@ -55,18 +56,7 @@ func (a *timedActuator) Apply(_ context.Context, s actuator.State) error {
 func BenchmarkDecisionLatency(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pg, err := devstack.StartPostgres(ctx, devstack.PostgresOptions{Durable: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pg.Close()
-	dsn, _ := pg.CreateDatabase(ctx, "bench")
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	st.Migrate(ctx)
+	st, _ := storetest.NewDurable(b)
 	prom, err := devstack.StartPrometheus(ctx, devstack.ServerOptions{Config: []byte("global: {scrape_interval: 15s}\n")})
 	if err != nil {
 		b.Fatal(err)

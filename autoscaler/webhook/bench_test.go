@@ -14,8 +14,7 @@ import (
 	"time"
 
 	"github.com/wedsync/scaling/autoscaler/webhook"
-	"github.com/wedsync/scaling/core/devstack"
-	"github.com/wedsync/scaling/core/store"
+	"github.com/wedsync/scaling/core/storetest"
 )
 
 // BenchmarkWebhookDurable: notifications per second through the real HTTP
@@ -34,23 +33,7 @@ func BenchmarkWebhookDurable(b *testing.B) {
 func benchWebhook(b *testing.B, clients, writers int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pg, err := devstack.StartPostgres(ctx, devstack.PostgresOptions{Durable: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pg.Close()
-	dsn, err := pg.CreateDatabase(ctx, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	st, pg := storetest.NewDurable(b)
 	tps, err := pg.PgbenchInsertTPS(ctx, "bench", clients, 5*time.Second)
 	if err != nil {
 		b.Fatal(err)

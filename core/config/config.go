@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -56,107 +55,6 @@ func LoadFile(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
-}
-
-// Duration is a time.Duration written as a Prometheus duration string
-// ("30s", "5m", "1h30m"). A bare number is refused: "10" could mean
-// seconds or nanoseconds, and guessing is how outages start.
-type Duration time.Duration
-
-// UnmarshalYAML implements yaml.Unmarshaler.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		return fmt.Errorf("line %d: duration must be a string like \"30s\" or \"5m\", got %q", n.Line, n.Value)
-	}
-	v, err := ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalYAML implements yaml.Marshaler.
-func (d Duration) MarshalYAML() (any, error) { return FormatDuration(time.Duration(d)), nil }
-
-// D returns the time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-func (d Duration) String() string { return FormatDuration(time.Duration(d)) }
-
-var durationUnits = []struct {
-	suffix string
-	d      time.Duration
-}{{"y", 365 * 24 * time.Hour}, {"w", 7 * 24 * time.Hour}, {"d", 24 * time.Hour}, {"h", time.Hour}, {"ms", time.Millisecond}, {"m", time.Minute}, {"s", time.Second}}
-
-// formatUnits are durationUnits largest first; parsing must try "ms" before
-// "m", printing must not.
-var formatUnits = []struct {
-	suffix string
-	d      time.Duration
-}{{"y", 365 * 24 * time.Hour}, {"w", 7 * 24 * time.Hour}, {"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}}
-
-// ParseDuration parses Prometheus-style durations: "90s", "5m", "1h30m",
-// "7d", "250ms". Negative durations are refused.
-func ParseDuration(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, errors.New("empty duration")
-	}
-	if s == "0" {
-		return 0, nil
-	}
-	var total time.Duration
-	rest := s
-	for rest != "" {
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i == 0 {
-			return 0, fmt.Errorf("invalid duration %q: want e.g. 30s, 5m, 1h30m", s)
-		}
-		var n int64
-		for _, c := range rest[:i] {
-			n = n*10 + int64(c-'0')
-			if n > 1<<40 {
-				return 0, fmt.Errorf("invalid duration %q: too large", s)
-			}
-		}
-		rest = rest[i:]
-		matched := false
-		for _, u := range durationUnits {
-			if strings.HasPrefix(rest, u.suffix) {
-				total += time.Duration(n) * u.d
-				rest = rest[len(u.suffix):]
-				matched = true
-				break
-			}
-		}
-		if !matched {
-			return 0, fmt.Errorf("invalid duration %q: unknown or missing unit (use ms, s, m, h, d, w, y)", s)
-		}
-	}
-	return total, nil
-}
-
-// FormatDuration prints a duration the way Prometheus does ("1h30m", "10s").
-func FormatDuration(d time.Duration) string {
-	if d == 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	if d < 0 {
-		b.WriteByte('-')
-		d = -d
-	}
-	for _, u := range formatUnits {
-		if d >= u.d {
-			n := d / u.d
-			d -= n * u.d
-			fmt.Fprintf(&b, "%d%s", n, u.suffix)
-		}
-	}
-	return b.String()
 }
 
 // Secret is a value read from a file or an environment variable, never

@@ -115,3 +115,29 @@ func sanitize(name string) string {
 	}
 	return s
 }
+
+// NewDurable starts a PostgreSQL of its own with fsync and synchronous
+// commit on, for benchmarks whose figures must mean something, and returns
+// a store on a migrated database of it. Both are stopped at test end.
+func NewDurable(tb testing.TB) (*store.Store, *devstack.Postgres) {
+	tb.Helper()
+	ctx := context.Background()
+	pg, err := devstack.StartPostgres(ctx, devstack.PostgresOptions{Durable: true})
+	if err != nil {
+		tb.Fatalf("start PostgreSQL: %v", err)
+	}
+	tb.Cleanup(func() { pg.Close() })
+	dsn, err := pg.CreateDatabase(ctx, "bench")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	if _, err := s.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return s, pg
+}

@@ -150,15 +150,7 @@ func rollback(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	pol, err := policy.Load(c.configFile)
-	if err != nil {
-		return err
-	}
-	dsn, err := c.dsn()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, dsn)
+	pol, st, err := c.open(ctx)
 	if err != nil {
 		return err
 	}

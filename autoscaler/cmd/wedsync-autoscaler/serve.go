@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/autoscaler/scaler"
 	"github.com/wedsync/scaling/autoscaler/webhook"
+	"github.com/wedsync/scaling/core/config"
 	"github.com/wedsync/scaling/core/store"
 )
 
@@ -60,23 +60,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if f.tokenFile == "" {
 		return usageError{errors.New("--web.webhook-token-file is required: the webhook is never served without authentication")}
 	}
-	tokenBytes, err := os.ReadFile(f.tokenFile)
+	token, err := config.Secret{File: f.tokenFile}.Resolve()
 	if err != nil {
 		return fmt.Errorf("--web.webhook-token-file: %w", err)
 	}
-	token := strings.TrimSpace(string(tokenBytes))
-	if token == "" {
-		return fmt.Errorf("--web.webhook-token-file: %s is empty", f.tokenFile)
-	}
-	pol, err := policy.Load(f.configFile)
-	if err != nil {
-		return err
-	}
-	dsn, err := f.dsn()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, dsn)
+	pol, st, err := f.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -133,16 +121,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-func openStore(ctx context.Context, dsn string) (*store.Store, error) {
+// open loads the policy and opens the migrated store, as every command
+// that acts does.
+func (c *common) open(ctx context.Context) (*policy.File, *store.Store, error) {
+	pol, err := policy.Load(c.configFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	dsn, err := c.dsn()
+	if err != nil {
+		return nil, nil, err
+	}
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := st.Migrate(ctx); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("migrate database: %w", err)
+		return nil, nil, fmt.Errorf("migrate database: %w", err)
 	}
-	return st, nil
+	return pol, st, nil
 }
 
 func buildActuators(pol *policy.File, logger *slog.Logger) (map[string]actuator.Actuator, error) {

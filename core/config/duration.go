@@ -1,4 +1,4 @@
-package rules
+package config
 
 import (
 	"errors"
@@ -12,7 +12,9 @@ import (
 
 // Duration is a time span read and written the way Prometheus writes
 // durations ("10s", "1h30m", "2w"), so that templates can print it straight
-// into rule files and thresholds.yml reads like the rules it produces.
+// into rule files and every config reads like Prometheus's own. A bare
+// number is refused: "10" could mean seconds or nanoseconds, and guessing is
+// how outages start.
 //
 // Unlike Prometheus, a leading '-' is accepted by the parser: a negative
 // value is then reported by Validate with its field path, which says more
@@ -118,6 +120,9 @@ func (d Duration) String() string {
 
 // Seconds returns d in seconds, for arithmetic in templates and validation.
 func (d Duration) Seconds() float64 { return time.Duration(d).Seconds() }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // UnmarshalYAML reports a malformed duration as a yaml.TypeError so that the
 // decoder keeps going and lists it with the other problems, line included.
