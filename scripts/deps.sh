@@ -10,8 +10,8 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
+# Debian's postgresql-15 brings initdb, postgres and pgbench.
 if ! have initdb && [ -z "$(pg_bin)" ]; then need+=(postgresql); fi
-if ! have pgbench && { [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/pgbench" ]; }; then need+=(postgresql-contrib); fi
 have prometheus && have promtool || need+=(prometheus)
 { have alertmanager || have prometheus-alertmanager; } && have amtool || need+=(prometheus-alertmanager)
 if [ "${WEDSYNC_BENCH_DEPS:-}" = 1 ]; then have wrk || need+=(wrk); fi

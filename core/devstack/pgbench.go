@@ -21,7 +21,7 @@ func (p *Postgres) PgbenchInsertTPS(ctx context.Context, db string, clients int,
 			return 0, fmt.Errorf("pgbench not found: run `make deps`")
 		}
 	}
-	dir, err := os.MkdirTemp("", "wedsync-pgbench-")
+	dir, err := TempDir("wedsync-pgbench-")
 	if err != nil {
 		return 0, err
 	}

@@ -42,7 +42,7 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "wedsync-pg-")
+	dir, err := TempDir("wedsync-pg-")
 	if err != nil {
 		return nil, fmt.Errorf("postgres folder: %w", err)
 	}

@@ -126,7 +126,7 @@ func StartAlertmanager(ctx context.Context, opts ServerOptions) (*Server, error)
 func startServer(ctx context.Context, name, bin string, opts ServerOptions, args func(dir string, port int) []string, configName string) (*Server, error) {
 	s := &Server{Dir: opts.Dir}
 	if s.Dir == "" {
-		dir, err := os.MkdirTemp("", "wedsync-"+name+"-")
+		dir, err := TempDir("wedsync-" + name + "-")
 		if err != nil {
 			return nil, fmt.Errorf("%s folder: %w", name, err)
 		}

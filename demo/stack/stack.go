@@ -93,7 +93,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	dir, err := os.MkdirTemp("", "wedsync-stack-")
+	dir, err := devstack.TempDir("wedsync-stack-")
 	if err != nil {
 		return nil, err
 	}

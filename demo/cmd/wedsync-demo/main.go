@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -89,6 +90,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	d := &demo{st: st, out: stdout, o: o, start: time.Now(), seen: map[string]store.EventStatus{}}
 	err = d.scenario(ctx)
 	d.printEventLog(context.WithoutCancel(ctx))
+	if ctx.Err() != nil {
+		fmt.Fprintln(stdout, "Interrupted.")
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -289,7 +294,7 @@ func (d *demo) printNewEvents(ctx context.Context) {
 			continue
 		}
 		d.seen[e.ID] = e.Status
-		line := fmt.Sprintf("%s %s %s → %s: %s", e.Type, e.Service, e.Before, e.After, e.Status)
+		line := fmt.Sprintf("%s %s %s → %s: %s", e.Type, e.Service, state(e.Before), state(e.After), e.Status)
 		if e.Status == store.StatusInProgress {
 			line += " (" + e.TriggerReason + ")"
 		}
@@ -327,7 +332,7 @@ func (d *demo) printEventLog(ctx context.Context) {
 			cost = e.CostImpactMonthly.Decimal.StringFixed(2)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.StartedAt.Local().Format("15:04:05"), e.Type, e.Service,
-			e.Before, e.After, e.Status, took, cost, e.TriggerReason)
+			state(e.Before), state(e.After), e.Status, took, cost, e.TriggerReason)
 	}
 	tw.Flush()
 	decisions, err := d.st.Store.ListDecisions(ctx, "", 1000)
@@ -349,6 +354,24 @@ func (d *demo) printURLs() {
 	fmt.Fprintf(d.out, "  Autoscaler     %s/metrics\n", d.st.AutoscalerURL)
 	fmt.Fprintf(d.out, "  Demo fleet     %s/metrics  (load: %s/api/weddings)\n", d.st.FleetURL, d.st.FleetURL)
 	fmt.Fprintf(d.out, "  PostgreSQL     %s\n", d.st.DSN)
+}
+
+// state prints a recorded configuration ({"replicas": 4}) as "4 replicas".
+func state(raw []byte) string {
+	var st struct {
+		Replicas *int   `json:"replicas"`
+		Tier     string `json:"tier"`
+	}
+	if json.Unmarshal(raw, &st) != nil {
+		return string(raw)
+	}
+	switch {
+	case st.Tier != "":
+		return "tier " + st.Tier
+	case st.Replicas != nil:
+		return fmt.Sprintf("%d replicas", *st.Replicas)
+	}
+	return string(raw)
 }
 
 func clock(d time.Duration) string {
