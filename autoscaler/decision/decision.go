@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -167,7 +168,7 @@ func Decide(p *policy.Service, in Input) Output {
 		return out
 	}
 	out.Raw, out.Recorded = raw, true
-	history := append(in.History, Recommendation{At: in.Now, Level: raw})
+	history := append(slices.Clip(in.History), Recommendation{At: in.Now, Level: raw})
 
 	up := in.Action == store.EventScaleUp
 	var b policy.Behavior

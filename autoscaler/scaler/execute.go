@@ -65,7 +65,10 @@ func (s *Scaler) finish(ctx context.Context, ev store.Event, status store.EventS
 	if status == store.StatusFailed {
 		s.cfg.Logger.Error("scaling action failed", "service", done.Service, "event_id", done.ID, "err", msg)
 		if s.cfg.Alerter != nil {
-			if err := s.cfg.Alerter.ActionFailed(ctx, done); err != nil {
+			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := s.cfg.Alerter.ActionFailed(actx, done)
+			cancel()
+			if err != nil {
 				s.cfg.Logger.Error("raise alert for failed action", "event_id", done.ID, "err", err)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/wedsync/scaling/core/store"
 )
@@ -42,6 +43,9 @@ type result struct {
 }
 
 var _ Recorder = (*GroupCommit)(nil)
+
+// WriteTimeout bounds one batch write.
+const WriteTimeout = 10 * time.Second
 
 // NewGroupCommit returns a group-committing recorder over rec.
 func NewGroupCommit(rec BatchRecorder, writers, maxBatch int) *GroupCommit {
@@ -84,7 +88,11 @@ func (g *GroupCommit) drain(ctx context.Context, own *pending) {
 		batch := g.queue[:min(len(g.queue), g.maxBatch)]
 		g.queue = g.queue[len(batch):]
 		g.mu.Unlock()
-		g.write(ctx, batch)
+		// Bounded even so: Alertmanager gives up on a webhook after its own
+		// timeout and retries, so waiting on a hung database is pointless.
+		wctx, cancel := context.WithTimeout(ctx, WriteTimeout)
+		g.write(wctx, batch)
+		cancel()
 		g.mu.Lock()
 	}
 	g.writing--
