@@ -1,7 +1,7 @@
 # WedSync Scaling — every target installs what it needs (scripts/deps.sh)
 # and runs its servers on loopback in throwaway folders.
 GO       ?= go
-MODULES  := core autoscaler demo rules
+MODULES  := core autoscaler demo rules exporter loadtest
 PKGS     := $(foreach m,$(MODULES),./$(m)/...)
 BIN      := bin
 DEMO_ARGS ?=
@@ -35,7 +35,7 @@ lint:
 
 ## build: the binaries, into bin/
 build:
-	$(GO) build -o $(BIN)/ ./autoscaler/cmd/... ./demo/cmd/...
+	$(GO) build -o $(BIN)/ $(foreach m,$(MODULES),$(if $(wildcard $(m)/cmd),./$(m)/cmd/...))
 
 ## rules: regenerate rules/dist from rules/thresholds.yml
 rules:

@@ -10,36 +10,29 @@ mkdir -p "$out"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 raw="$out/$stamp-raw.txt"
 
-run() { # package, benchmark regexp, benchtime
+run() { # package, benchmark regexp, benchtime — appends to $raw
   echo "== $1 $2" | tee -a "$raw"
   go test -run '^$' -bench "$2" -benchtime "$3" -count 1 "$1" 2>&1 | tee -a "$raw"
 }
+export -f run
 
 {
   echo "# bench run $stamp"
   echo "host: $(uname -srm), $(nproc) cores; $(go version)"
 } > "$raw"
-run ./autoscaler/webhook/ BenchmarkWebhookDurable 6000x
-run ./autoscaler/scaler/ BenchmarkDecisionLatency 500x
-
-# A short table of the figures that have goals.
+summary="$out/$stamp.md"
 {
   echo "# Benchmarks — $stamp"
   echo
-  echo "Machine: $(nproc) cores; PostgreSQL with fsync on; raw output in $(basename "$raw")."
-  echo
-  echo "## Webhook notifications/s with durable logging, ratio to pgbench single-row INSERT+COMMIT (goal ≥ 0.5)"
-  echo
-  echo "| case | notifications/s | pgbench TPS | ratio |"
-  echo "|---|---|---|---|"
-  grep '^BenchmarkWebhookDurable' "$raw" | awk '{
-    name = $1; sub(/^BenchmarkWebhookDurable\//, "", name); sub(/-[0-9]+$/, "", name)
-    for (i = 2; i < NF; i++) v[$(i+1)] = $i
-    printf "| %s | %s | %s | %s |\n", name, v["notifications/s"], v["pgbench_tps"], v["ratio"] }'
-  echo
-  echo "## Decision latency, notification receipt → actuator call (goal p99 ≤ 5 ms)"
-  echo
-  grep '^BenchmarkDecisionLatency' "$raw" | awk '{ for (i = 5; i < NF; i += 2) printf "- %s: %s\n", $(i+1), $i }'
-} > "$out/$stamp.md"
-cp "$out/$stamp.md" "$out/latest.md"
+  echo "Machine: $(nproc) cores; raw output in $(basename "$raw")."
+} > "$summary"
+
+# Each component has its own script in scripts/bench.d/, run in name order.
+# A script runs its benchmarks with `run` (raw output to $raw) and appends
+# its table to $summary.
+export raw summary
+for s in scripts/bench.d/*.sh; do
+  bash "$s"
+done
+cp "$summary" "$out/latest.md"
 cat "$out/latest.md"

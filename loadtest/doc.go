@@ -1,0 +1,2 @@
+// Package loadtest is a placeholder until its issue lands.
+package loadtest
