@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests and the demo run for real:
-# PostgreSQL, Prometheus (with promtool), Alertmanager (with amtool).
+# PostgreSQL, Prometheus (with promtool), Alertmanager (with amtool),
+# Chromium (headless, for the HTML report test); with WEDSYNC_BENCH_DEPS=1
+# also the benchmarks' peers (wrk, node_exporter).
 # Only what is missing is installed; nothing is started here (Debian's
 # packages try to start services through systemd, which may not run; our
 # tests and the demo start their own servers on loopback).
@@ -14,7 +16,12 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 if ! have initdb && [ -z "$(pg_bin)" ]; then need+=(postgresql); fi
 have prometheus && have promtool || need+=(prometheus)
 { have alertmanager || have prometheus-alertmanager; } && have amtool || need+=(prometheus-alertmanager)
-if [ "${WEDSYNC_BENCH_DEPS:-}" = 1 ]; then have wrk || need+=(wrk); fi
+# Headless Chromium renders the load-test HTML report in its test.
+have chromium || need+=(chromium)
+if [ "${WEDSYNC_BENCH_DEPS:-}" = 1 ]; then
+  have wrk || need+=(wrk)
+  have prometheus-node-exporter || have node_exporter || need+=(prometheus-node-exporter)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
