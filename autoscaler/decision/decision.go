@@ -159,7 +159,6 @@ func levelFor(p *policy.Service, current int, ratio float64) int {
 
 // Decide computes the decision for a service whose alert asks for in.Action.
 func Decide(p *policy.Service, in Input) Output {
-	lo, hi := p.Bounds()
 	out := Output{Raw: in.Current, Stabilized: in.Current, Target: in.Current}
 	raw, ok, why := Recommend(p, in.Current, in.Observations)
 	if !ok {
@@ -209,9 +208,39 @@ func Decide(p *policy.Service, in Input) Output {
 		return out
 	}
 
+	lim := Limit(p, in, stab)
+	if lim.Outcome != Scale {
+		out.Outcome, out.Reason = lim.Outcome, lim.Reason
+		return out
+	}
+	target := lim.Target
+	out.Outcome, out.Target = Scale, target
+	out.Reason = fmt.Sprintf("%d → %d: %s", in.Current, target, why)
+	if target != stab {
+		out.Reason += fmt.Sprintf(" (limited from %d by rate limit or bounds)", stab)
+	}
+	return out
+}
+
+// Limit applies the limits every action obeys — rate limit, bounds,
+// cooldown — to a wanted level: the last stage of Decide, and all of a
+// manual request's. in.Action may be empty: the direction is then the
+// wanted level's.
+func Limit(p *policy.Service, in Input, want int) Output {
+	lo, hi := p.Bounds()
+	out := Output{Raw: want, Stabilized: want, Target: in.Current}
+	up := in.Action == store.EventScaleUp || in.Action == "" && want > in.Current
+	b := p.ScaleDown
+	if up {
+		b = p.ScaleUp
+	}
+	if want == in.Current {
+		out.Outcome, out.Reason = WithinTolerance, fmt.Sprintf("already at %d", in.Current)
+		return out
+	}
 	// Rate limit: one action moves at most max(max_step, max_percent % of current).
 	limit := max(*b.MaxStep, int(math.Ceil(float64(in.Current)*float64(*b.MaxPercent)/100)))
-	target := stab
+	target := want
 	if up {
 		target = min(target, in.Current+limit)
 	} else {
@@ -220,7 +249,7 @@ func Decide(p *policy.Service, in Input) Output {
 	target = min(max(target, lo), hi)
 	if up && target <= in.Current || !up && target >= in.Current {
 		out.Outcome = AtBound
-		out.Reason = fmt.Sprintf("metrics call for %d but bounds are [%d, %d] at current %d", stab, lo, hi, in.Current)
+		out.Reason = fmt.Sprintf("wanted %d but bounds are [%d, %d] at current %d", want, lo, hi, in.Current)
 		return out
 	}
 	if cd := b.Cooldown.D(); !in.LastAction.IsZero() && in.Now.Sub(in.LastAction) < cd {
@@ -229,9 +258,5 @@ func Decide(p *policy.Service, in Input) Output {
 		return out
 	}
 	out.Outcome, out.Target = Scale, target
-	out.Reason = fmt.Sprintf("%d → %d: %s", in.Current, target, why)
-	if target != stab {
-		out.Reason += fmt.Sprintf(" (limited from %d by rate limit or bounds)", stab)
-	}
 	return out
 }

@@ -76,6 +76,7 @@ type Scaler struct {
 	pending map[string]time.Time // kicked services → earliest notification receipt
 	kick    chan struct{}
 	wg      sync.WaitGroup
+	runCtx  context.Context // set by Run: actions started by the API live as long as the loop
 }
 
 // New builds a Scaler. Every service of the policy needs an actuator.
@@ -121,6 +122,9 @@ func (s *Scaler) Kick(services []string, received time.Time) {
 // and every service each sync period, until ctx ends. Actions still running
 // at shutdown are left in_progress and reconciled at the next start.
 func (s *Scaler) Run(ctx context.Context) error {
+	s.mu.Lock()
+	s.runCtx = ctx
+	s.mu.Unlock()
 	s.Reconcile(ctx, true)
 	tick := time.NewTicker(s.cfg.Policy.SyncPeriod.D())
 	defer tick.Stop()
@@ -455,3 +459,6 @@ func (s *Scaler) Plan(ctx context.Context, name string, action store.EventType) 
 	res.Observations = obs
 	return res
 }
+
+// Services lists the services of the policy, sorted.
+func (s *Scaler) Services() []string { return sortedKeys(s.cfg.Policy.Services) }

@@ -227,9 +227,19 @@ func (s *Store) LastFinishedEvent(ctx context.Context, service string) (Event, e
 type EventFilter struct {
 	Service string
 	Status  EventStatus
+	Type    EventType
 	From    time.Time // inclusive, zero = unbounded
 	To      time.Time // exclusive, zero = unbounded
 	Limit   int       // default 100, at most 1000
+	// After continues a listing after the last event of the previous page
+	// (keyset pagination: stable while new events arrive).
+	After *EventCursor
+}
+
+// EventCursor is the position of an event in the newest-first order.
+type EventCursor struct {
+	StartedAt time.Time
+	ID        string
 }
 
 // ListEvents lists events matching f, newest first.
@@ -239,17 +249,22 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) 
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	var from, to *time.Time
+	var from, to, afterAt *time.Time
+	var afterID *string
 	if !f.From.IsZero() {
 		from = &f.From
 	}
 	if !f.To.IsZero() {
 		to = &f.To
 	}
+	if f.After != nil {
+		afterAt, afterID = &f.After.StartedAt, &f.After.ID
+	}
 	return s.listEvents(ctx, `SELECT `+eventColumns+` FROM scaling_events
-		WHERE ($1 = '' OR service_name = $1) AND ($2 = '' OR status = $2)
-		  AND ($3::timestamptz IS NULL OR started_at >= $3) AND ($4::timestamptz IS NULL OR started_at < $4)
-		ORDER BY started_at DESC, id LIMIT $5`, f.Service, string(f.Status), from, to, limit)
+		WHERE ($1 = '' OR service_name = $1) AND ($2 = '' OR status = $2) AND ($3 = '' OR event_type = $3)
+		  AND ($4::timestamptz IS NULL OR started_at >= $4) AND ($5::timestamptz IS NULL OR started_at < $5)
+		  AND ($6::timestamptz IS NULL OR (started_at, id) < ($6, $7::uuid))
+		ORDER BY started_at DESC, id DESC LIMIT $8`, f.Service, string(f.Status), string(f.Type), from, to, afterAt, afterID, limit)
 }
 
 func (s *Store) listEvents(ctx context.Context, sql string, args ...any) ([]Event, error) {

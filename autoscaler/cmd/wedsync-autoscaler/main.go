@@ -7,6 +7,7 @@
 //	wedsync-autoscaler rollback ID  re-apply an event's before state
 //	wedsync-autoscaler check-config validate a policy file
 //	wedsync-autoscaler migrate      apply database migrations
+//	wedsync-autoscaler token        create, list or revoke admin API tokens
 package main
 
 import (
@@ -47,6 +48,7 @@ commands:
   rollback ID   re-apply the before state of a completed scaling event
   check-config  validate a policy file
   migrate       apply database migrations
+  token         create, list or revoke admin API tokens
 
 run 'wedsync-autoscaler <command> -h' for the flags of a command`
 
@@ -74,6 +76,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.
 		return checkConfig(rest, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, stdout, stderr)
+	case "token":
+		return token(ctx, rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -14,11 +14,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wedsync/scaling/autoscaler/actuator"
+	adminapi "github.com/wedsync/scaling/autoscaler/api"
 	"github.com/wedsync/scaling/autoscaler/alerting"
 	"github.com/wedsync/scaling/autoscaler/observe"
 	"github.com/wedsync/scaling/autoscaler/policy"
@@ -82,8 +85,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	promClient, err := api.NewClient(api.Config{Address: f.prometheusURL})
+	if err != nil {
+		return fmt.Errorf("--prometheus.url: %w", err)
+	}
+	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Prometheus: promv1.NewAPI(promClient), Logger: logger})
+
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhook/alertmanager", hook)
+	mux.Handle("/api/admin/", admin.Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", readyz(st, f.prometheusURL))

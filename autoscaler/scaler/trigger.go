@@ -1,0 +1,104 @@
+package scaler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wedsync/scaling/autoscaler/actuator"
+	"github.com/wedsync/scaling/autoscaler/decision"
+	"github.com/wedsync/scaling/core/store"
+)
+
+// Trigger is a manual scaling request (admin API). Either Target names the
+// absolute state wanted, or Action asks for what the metrics call for in a
+// direction, as an alert would.
+type Trigger struct {
+	Target *actuator.State
+	Action store.EventType // scale_up or scale_down, when Target is nil
+	Reason string
+	User   string
+	DryRun bool
+}
+
+// ErrNoChange means a manual request would leave the service as it is.
+var ErrNoChange = errors.New("no change")
+
+// Trigger runs a manual action through the same limits as an automatic one
+// — bounds, the direction's rate limit and cooldown — and logs it as an
+// event initiated by the user. It returns once the event is written; the
+// action runs on. DryRun returns the event that would be written.
+func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Event, error) {
+	p := s.cfg.Policy.Services[name]
+	if p == nil {
+		return store.Event{}, fmt.Errorf("service %q: %w", name, store.ErrNotFound)
+	}
+	act := s.cfg.Actuators[name]
+	cur, level, err := s.current(ctx, name, p, act)
+	if err != nil {
+		return store.Event{}, err
+	}
+	var lastAction time.Time
+	if last, err := s.cfg.Store.LastFinishedEvent(ctx, name); err == nil && last.CompletedAt != nil {
+		lastAction = *last.CompletedAt
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Event{}, err
+	}
+	in := decision.Input{Now: s.cfg.Now(), Current: level, LastAction: lastAction}
+	var out decision.Output
+	if t.Target != nil {
+		want, err := levelOf(p, *t.Target)
+		if err != nil {
+			return store.Event{}, fmt.Errorf("%w: %w", ErrBadTarget, err)
+		}
+		out = decision.Limit(p, in, want)
+	} else {
+		in.Action, in.Observations = t.Action, s.cfg.Observer.Observe(ctx, p)
+		out = decision.Decide(p, in)
+	}
+	if out.Outcome != decision.Scale {
+		return store.Event{}, &store.ConflictError{What: "service " + name, State: fmt.Sprintf("%s (%s): %s", cur, out.Outcome, out.Reason)}
+	}
+	target := s.state(p, out.Target)
+	reason := "manual"
+	if t.Reason != "" {
+		reason = "manual: " + t.Reason
+	}
+	ne := store.NewEvent{Type: direction(level, out.Target), Service: name, TriggerReason: reason,
+		TriggerMetrics: mustJSON(map[string]any{"decision": out, "requested": t.Target, "action": t.Action}),
+		Before:         mustJSON(cur), After: mustJSON(target), InitiatedBy: "manual", InitiatedUserID: t.User,
+		CostImpactMonthly: costDelta(p, level, out.Target)}
+	if t.DryRun {
+		return store.Event{Type: ne.Type, Service: name, TriggerReason: reason, TriggerMetrics: ne.TriggerMetrics,
+			Before: ne.Before, After: ne.After, InitiatedBy: ne.InitiatedBy, InitiatedUserID: t.User,
+			CostImpactMonthly: ne.CostImpactMonthly}, nil
+	}
+	s.mu.Lock()
+	busy := s.busy[name]
+	s.mu.Unlock()
+	if busy {
+		return store.Event{}, fmt.Errorf("%s: %w", name, store.ErrBusy)
+	}
+	ev, err := s.cfg.Store.BeginEvent(ctx, ne)
+	if err != nil {
+		return store.Event{}, err
+	}
+	s.start(s.actionContext(), p, act, ev, target, time.Time{})
+	return ev, nil
+}
+
+// ErrBadTarget means a manual target does not fit the service's policy
+// (a tier for a horizontal service, an unknown tier).
+var ErrBadTarget = errors.New("bad target")
+
+// actionContext is the context actions started outside the loop run in:
+// the loop's, so that a shutdown stops them the same way.
+func (s *Scaler) actionContext() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.runCtx != nil {
+		return s.runCtx
+	}
+	return context.Background()
+}

@@ -1,0 +1,137 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wedsync/scaling/core/store"
+	"github.com/wedsync/scaling/core/storetest"
+)
+
+func TestTokens(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.New(t)
+	tok, secret, err := s.CreateToken(ctx, "alice", store.RoleOperator, "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(secret, store.TokenPrefix) || len(secret) < 30 {
+		t.Fatalf("secret %q", secret)
+	}
+	got, err := s.Authenticate(ctx, secret)
+	if err != nil || got.ID != tok.ID || got.Role != store.RoleOperator {
+		t.Fatalf("authenticate = %+v, %v", got, err)
+	}
+	if _, err := s.Authenticate(ctx, secret+"x"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	if _, _, err := s.CreateToken(ctx, "alice", store.RoleAdmin, "cli"); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate name: %v", err)
+	}
+	if _, _, err := s.CreateToken(ctx, "bob", "root", "cli"); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("unknown role: %v", err)
+	}
+	if err := s.RevokeToken(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, secret); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("revoked token authenticates: %v", err)
+	}
+	if err := s.RevokeToken(ctx, "alice"); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("revoke twice: %v", err)
+	}
+	if err := s.RevokeToken(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("revoke unknown: %v", err)
+	}
+	for _, c := range []struct {
+		role, needs string
+		ok          bool
+	}{
+		{"viewer", "viewer", true}, {"viewer", "operator", false}, {"operator", "viewer", true},
+		{"operator", "admin", false}, {"admin", "operator", true}, {"", "viewer", false}, {"root", "viewer", false},
+	} {
+		if store.RoleAllows(c.role, c.needs) != c.ok {
+			t.Errorf("RoleAllows(%q, %q) != %v", c.role, c.needs, c.ok)
+		}
+	}
+}
+
+func TestIdempotencyAndAudit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.New(t)
+	_, claimed, err := s.BeginIdempotent(ctx, "alice POST /x", "k1", "h1")
+	if err != nil || !claimed {
+		t.Fatalf("first claim = %v, %v", claimed, err)
+	}
+	e, claimed, _ := s.BeginIdempotent(ctx, "alice POST /x", "k1", "h1")
+	if claimed || e.Status != 0 {
+		t.Fatalf("second claim while running = %v %+v", claimed, e)
+	}
+	if err := s.FinishIdempotent(ctx, "alice POST /x", "k1", 202, json.RawMessage(`{"id":"e1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	e, claimed, _ = s.BeginIdempotent(ctx, "alice POST /x", "k1", "h2")
+	if claimed || e.Status != 202 || e.RequestHash != "h1" || !strings.Contains(string(e.Body), "e1") {
+		t.Fatalf("replay = %v %+v", claimed, e)
+	}
+	// A released claim can be taken again.
+	s.BeginIdempotent(ctx, "s", "k2", "h")
+	s.FinishIdempotent(ctx, "s", "k2", -1, nil)
+	if _, claimed, _ := s.BeginIdempotent(ctx, "s", "k2", "h"); !claimed {
+		t.Fatal("released key not claimable")
+	}
+	if err := s.RecordAudit(ctx, store.AuditEntry{Actor: "alice", Role: "operator", Method: "POST", Path: "/x", Status: 202,
+		ResourceID: "e1", IdempotencyKey: "k1", Request: json.RawMessage(`{"a":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.ListAudit(ctx, 10)
+	if err != nil || len(a) != 1 || a[0].Actor != "alice" || a[0].ResourceID != "e1" {
+		t.Fatalf("audit = %+v, %v", a, err)
+	}
+}
+
+func TestListEventsPages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.New(t)
+	var ids []string
+	for i := 0; i < 7; i++ {
+		e, err := s.BeginEvent(ctx, newEvent("api", i, i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.FinishEvent(ctx, e.ID, store.StatusCompleted, "")
+		ids = append(ids, e.ID)
+	}
+	var seen []string
+	var after *store.EventCursor
+	for {
+		page, err := s.ListEvents(ctx, store.EventFilter{Service: "api", Limit: 3, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			seen = append(seen, e.ID)
+		}
+		if len(page) < 3 {
+			break
+		}
+		last := page[len(page)-1]
+		after = &store.EventCursor{StartedAt: last.StartedAt, ID: last.ID}
+	}
+	if len(seen) != 7 || seen[0] != ids[6] || seen[6] != ids[0] {
+		t.Fatalf("pages gave %d events: %v", len(seen), seen)
+	}
+	if evs, _ := s.ListEvents(ctx, store.EventFilter{Type: store.EventScaleDown}); len(evs) != 0 {
+		t.Fatalf("type filter: %d", len(evs))
+	}
+	if evs, _ := s.ListEvents(ctx, store.EventFilter{To: time.Now().Add(-time.Hour)}); len(evs) != 0 {
+		t.Fatalf("time filter: %d", len(evs))
+	}
+}
