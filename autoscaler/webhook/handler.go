@@ -25,11 +25,18 @@ type Recorder interface {
 	RecordNotification(ctx context.Context, n store.Notification) (duplicate bool, err error)
 }
 
+// CostRecorder records cost alerts (the store).
+type CostRecorder interface {
+	RecordCostAlerts(ctx context.Context, alerts []store.CostAlert) (int, error)
+}
+
 // Handler is the webhook endpoint.
 type Handler struct {
 	rec     Recorder
+	costs   CostRecorder
 	known   func(service string) bool
 	notify  func(services []string, received time.Time)
+	onCost  func(alerts []store.CostAlert)
 	token   string
 	maxBody int64
 	logger  *slog.Logger
@@ -49,6 +56,10 @@ type Config struct {
 	MaxBody int64
 	Logger  *slog.Logger
 	Reg     prometheus.Registerer
+	// Costs records cost alerts (Costs() endpoint); OnCost is called after,
+	// must not block, and sees what was recorded.
+	Costs  CostRecorder
+	OnCost func(alerts []store.CostAlert)
 }
 
 // New builds the handler and registers its metrics.
@@ -59,13 +70,16 @@ func New(c Config) (*Handler, error) {
 	if c.MaxBody == 0 {
 		c.MaxBody = DefaultMaxBody
 	}
-	h := &Handler{rec: c.Recorder, known: c.Known, notify: c.Notify, token: c.Token, maxBody: c.MaxBody, logger: c.Logger,
+	h := &Handler{rec: c.Recorder, costs: c.Costs, known: c.Known, notify: c.Notify, onCost: c.OnCost, token: c.Token,
+		maxBody: c.MaxBody, logger: c.Logger,
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "wedsync", Subsystem: "autoscaler", Name: "notifications_total",
-			Help: "Alertmanager notifications received, by result (accepted, duplicate, rejected, unauthorized, unavailable, error).",
-		}, []string{"result"})}
-	for _, r := range []string{"accepted", "duplicate", "rejected", "unauthorized", "unavailable", "error"} {
-		h.results.WithLabelValues(r)
+			Help: "Alertmanager notifications received, by endpoint (scaling, costs) and result (accepted, duplicate, rejected, unauthorized, unavailable, error).",
+		}, []string{"endpoint", "result"})}
+	for _, e := range []string{"scaling", "costs"} {
+		for _, r := range []string{"accepted", "duplicate", "rejected", "unauthorized", "unavailable", "error"} {
+			h.results.WithLabelValues(e, r)
+		}
 	}
 	if c.Reg != nil {
 		if err := c.Reg.Register(h.results); err != nil {
@@ -75,21 +89,77 @@ func New(c Config) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP handles POST of one notification. 2xx only once it is durably
-// recorded (or was already); 4xx for input that will never be accepted
-// (Alertmanager does not retry those); 503 for a database outage, which
-// Alertmanager retries.
+// ServeHTTP handles POST of one scaling notification. 2xx only once it is
+// durably recorded (or was already); 4xx for input that will never be
+// accepted (Alertmanager does not retry those); 503 for a database outage,
+// which Alertmanager retries.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, "scaling", func(ctx context.Context, body []byte, received time.Time) (bool, int, error) {
+		n, err := Decode(body, h.known)
+		if err != nil {
+			return false, 0, err
+		}
+		dup, err := h.rec.RecordNotification(ctx, n)
+		if err != nil {
+			return false, 0, err
+		}
+		h.logger.Info("notification recorded", "duplicate", dup, "status", n.Status, "group_key", n.GroupKey, "alerts", len(n.Alerts))
+		if h.notify != nil {
+			seen := map[string]bool{}
+			var services []string
+			for _, a := range n.Alerts {
+				if !seen[a.Service] {
+					seen[a.Service] = true
+					services = append(services, a.Service)
+				}
+			}
+			h.notify(services, received)
+		}
+		return dup, len(n.Alerts), nil
+	})
+}
+
+// Costs is the endpoint of cost and capacity alerts
+// (/webhook/alertmanager/costs): they are recorded in cost_alerts, once
+// per alert instance however often they are delivered.
+func (h *Handler) Costs() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.serve(w, r, "costs", func(ctx context.Context, body []byte, _ time.Time) (bool, int, error) {
+			if h.costs == nil {
+				return false, 0, &Error{Status: http.StatusNotFound, Msg: "cost alerts are not recorded by this autoscaler"}
+			}
+			alerts, err := DecodeCost(body)
+			if err != nil {
+				return false, 0, err
+			}
+			n, err := h.costs.RecordCostAlerts(ctx, alerts)
+			if err != nil {
+				return false, 0, err
+			}
+			h.logger.Info("cost alerts recorded", "alerts", len(alerts), "new", n)
+			if h.onCost != nil {
+				h.onCost(alerts)
+			}
+			return n == 0, len(alerts), nil
+		})
+	})
+}
+
+// serve is what both endpoints share: authentication, the size limit, the
+// status mapping and the counters.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string,
+	process func(ctx context.Context, body []byte, received time.Time) (dup bool, alerts int, err error)) {
 	received := time.Now()
+	count := func(result string) { h.results.WithLabelValues(endpoint, result).Inc() }
 	if !h.authorized(r) {
-		h.results.WithLabelValues("unauthorized").Inc()
+		count("unauthorized")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wedsync-autoscaler"`)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {
-		h.results.WithLabelValues("rejected").Inc()
+		count("rejected")
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body larger than " + itoa(h.maxBody) + " bytes"})
@@ -98,30 +168,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "read body: " + err.Error()})
 		return
 	}
-	n, err := Decode(body, h.known)
-	if err != nil {
-		h.results.WithLabelValues("rejected").Inc()
-		var we *Error
-		errors.As(err, &we)
-		h.logger.Warn("notification rejected", "status", we.Status, "err", we.Msg)
+	dup, alerts, err := process(r.Context(), body, received)
+	var we *Error
+	switch {
+	case errors.As(err, &we):
+		count("rejected")
+		h.logger.Warn("notification rejected", "endpoint", endpoint, "status", we.Status, "err", we.Msg)
 		writeJSON(w, we.Status, map[string]string{"error": we.Msg})
 		return
-	}
-	dup, err := h.rec.RecordNotification(r.Context(), n)
-	switch {
 	case errors.Is(err, store.ErrUnavailable):
-		h.results.WithLabelValues("unavailable").Inc()
-		h.logger.Error("notification not recorded: database unavailable; Alertmanager will retry", "err", err)
+		count("unavailable")
+		h.logger.Error("notification not recorded: database unavailable; Alertmanager will retry", "endpoint", endpoint, "err", err)
 		w.Header().Set("Retry-After", "10")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "database unavailable, retry later"})
 		return
 	case errors.Is(err, store.ErrInvalid):
-		h.results.WithLabelValues("rejected").Inc()
+		count("rejected")
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "notification refused by the database: " + err.Error()})
 		return
 	case err != nil:
-		h.results.WithLabelValues("error").Inc()
-		h.logger.Error("notification not recorded", "err", err)
+		count("error")
+		h.logger.Error("notification not recorded", "endpoint", endpoint, "err", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
 		return
 	}
@@ -129,20 +196,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if dup {
 		result = "duplicate"
 	}
-	h.results.WithLabelValues(result).Inc()
-	h.logger.Info("notification recorded", "result", result, "status", n.Status, "group_key", n.GroupKey, "alerts", len(n.Alerts))
-	if h.notify != nil {
-		seen := map[string]bool{}
-		var services []string
-		for _, a := range n.Alerts {
-			if !seen[a.Service] {
-				seen[a.Service] = true
-				services = append(services, a.Service)
-			}
-		}
-		h.notify(services, received)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": result, "alerts": len(n.Alerts)})
+	count(result)
+	writeJSON(w, http.StatusOK, map[string]any{"status": result, "alerts": alerts})
 }
 
 func (h *Handler) authorized(r *http.Request) bool {

@@ -113,7 +113,11 @@ func mustCounter(t *testing.T, reg *prometheus.Registry, result string) promethe
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			if m.GetLabel()[0].GetValue() == result {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["endpoint"] == "scaling" && labels["result"] == result {
 				c := prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})
 				c.Add(m.GetCounter().GetValue())
 				return c

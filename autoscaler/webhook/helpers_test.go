@@ -2,6 +2,8 @@ package webhook_test
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
 	"regexp"
 )
 
@@ -12,3 +14,5 @@ func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 func scrubHost(b []byte) []byte {
 	return regexp.MustCompile(`"externalURL":"http://[^"]*"`).ReplaceAll(b, []byte(`"externalURL":"http://alertmanager.example:9093"`))
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/core/storetest"
 )
@@ -133,5 +135,39 @@ func TestListEventsPages(t *testing.T) {
 	}
 	if evs, _ := s.ListEvents(ctx, store.EventFilter{To: time.Now().Add(-time.Hour)}); len(evs) != 0 {
 		t.Fatalf("time filter: %d", len(evs))
+	}
+}
+
+func TestCostAlerts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.New(t)
+	start := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	a := store.CostAlert{Fingerprint: "f1", StartsAt: start, Type: "budget_threshold", Severity: "warning", Budget: "platform-monthly",
+		Service: "openai", ThresholdPercent: decimal.NewNullDecimal(decimal.RequireFromString("75")),
+		CurrentValue: decimal.NewNullDecimal(decimal.RequireFromString("0.7712")), Message: "Budget platform-monthly at 77%", Status: "firing"}
+	n, err := s.RecordCostAlerts(ctx, []store.CostAlert{a})
+	if err != nil || n != 1 {
+		t.Fatalf("first = %d, %v", n, err)
+	}
+	if n, _ := s.RecordCostAlerts(ctx, []store.CostAlert{a}); n != 0 {
+		t.Fatalf("re-delivery inserted %d", n)
+	}
+	res := a
+	res.Status = "resolved"
+	end := start.Add(time.Hour)
+	res.ResolvedAt = &end
+	s.RecordCostAlerts(ctx, []store.CostAlert{res})
+	s.RecordCostAlerts(ctx, []store.CostAlert{a}) // late firing re-delivery
+	got, err := s.ListCostAlerts(ctx, store.CostAlertFilter{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("alerts = %+v, %v", got, err)
+	}
+	g := got[0]
+	if g.Status != "resolved" || g.ResolvedAt == nil || g.ThresholdPercent.Decimal.String() != "75" || g.CurrentValue.Decimal.String() != "0.7712" || g.Budget != "" {
+		t.Fatalf("alert = %+v (budget unknown to cost_budgets stays empty)", g)
+	}
+	if _, err := s.RecordCostAlerts(ctx, []store.CostAlert{{Fingerprint: "f2", StartsAt: start, Type: "weather", Severity: "warning", Message: "m", Status: "firing"}}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("unknown type: %v", err)
 	}
 }

@@ -79,12 +79,8 @@ func scanEvent(row pgx.Row) (Event, error) {
 	if err != nil {
 		return Event{}, translate(err)
 	}
-	if cost != nil {
-		d, err := decimal.NewFromString(*cost)
-		if err != nil {
-			return Event{}, fmt.Errorf("event %s: cost_impact_monthly %q: %w", e.ID, *cost, err)
-		}
-		e.CostImpactMonthly = decimal.NullDecimal{Decimal: d, Valid: true}
+	if e.CostImpactMonthly, err = parseNullDecimal(cost); err != nil {
+		return Event{}, fmt.Errorf("event %s: cost_impact_monthly: %w", e.ID, err)
 	}
 	return e, nil
 }

@@ -200,7 +200,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		e.postAlert("BatchBacklogHigh", "batch", "scale_up", "queue_backlog")
 		e.waitFor(time.Minute, "a 503 to Alertmanager", func() bool {
-			return e.autoscalerMetric(`wedsync_autoscaler_notifications_total{result="unavailable"}`) > 0
+			return e.autoscalerMetric(`wedsync_autoscaler_notifications_total{endpoint="scaling",result="unavailable"}`) > 0
 		})
 		time.Sleep(3 * time.Second)
 		if err := st.Postgres.Start(ctx); err != nil {

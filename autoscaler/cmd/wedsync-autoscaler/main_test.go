@@ -158,7 +158,7 @@ func TestServe(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`wedsync_autoscaler_notifications_total{result="accepted"} 1`, `wedsync_autoscaler_replicas{service="api"}`,
+	for _, want := range []string{`wedsync_autoscaler_notifications_total{endpoint="scaling",result="accepted"} 1`, `wedsync_autoscaler_replicas{service="api"}`,
 		`wedsync_autoscaler_decisions_total{outcome="scale",service="api"} 1`, "wedsync_autoscaler_actuator_duration_seconds_bucket",
 		`wedsync_autoscaler_events_total{event_type="scale_up",service="api",status="completed"} 1`} {
 		if !strings.Contains(string(metrics), want) {

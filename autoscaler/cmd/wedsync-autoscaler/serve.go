@@ -80,7 +80,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hook, err := webhook.New(webhook.Config{Recorder: webhook.NewGroupCommit(st, 2, 64), Known: sc.Known, Notify: sc.Kick, Token: token, Logger: logger, Reg: reg})
+	hook, err := webhook.New(webhook.Config{Recorder: webhook.NewGroupCommit(st, 2, 64), Known: sc.Known, Notify: sc.Kick,
+		Costs: st, Token: token, Logger: logger, Reg: reg})
 	if err != nil {
 		return err
 	}
@@ -93,6 +94,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhook/alertmanager", hook)
+	mux.Handle("POST /webhook/alertmanager/costs", hook.Costs())
 	mux.Handle("/api/admin/", admin.Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
