@@ -31,6 +31,8 @@ type Store interface {
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	GetEvent(ctx context.Context, id string) (store.Event, error)
 	ListPhases(ctx context.Context) ([]store.Phase, error)
+	GetPhase(ctx context.Context, idOrName string) (store.Phase, error)
+	UpdatePhase(ctx context.Context, id string, u store.PhaseUpdate) (store.Phase, error)
 	ListDecisions(ctx context.Context, service string, limit int) ([]store.Decision, error)
 	FiringAlerts(ctx context.Context, service string, notBefore time.Time) ([]store.Alert, error)
 	UnfinishedEvents(ctx context.Context) ([]store.Event, error)
@@ -54,6 +56,7 @@ var _ Scaler = (*scaler.Scaler)(nil)
 type Config struct {
 	Store      Store
 	Scaler     Scaler
+	Growth     Growth
 	Prometheus Querier // may be nil: metrics routes then answer 503
 	Logger     *slog.Logger
 	// MaxBody bounds request bodies (default 64 KiB).

@@ -134,6 +134,12 @@ services:
 		t.Fatal(err)
 	}
 	st := storetest.New(t)
+	// The policy's bounds alone apply: the seeded startup phase would cap
+	// api at 3 replicas.
+	ph, _ := st.ActivePhase(context.Background())
+	if _, err := st.UpdatePhase(context.Background(), ph.ID, store.PhaseUpdate{ScalingConfig: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
 	obs, _ := observe.NewPrometheus(p.URL(), 5*time.Second)
 	f := &fixture{t: t, st: st, act: &memActuator{state: actuator.State{Replicas: 2}}, tokens: map[string]string{}}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -143,7 +149,7 @@ services:
 		t.Fatal(err)
 	}
 	c, _ := api.NewClient(api.Config{Address: p.URL()})
-	srv := adminapi.New(adminapi.Config{Store: st, Scaler: f.sc, Prometheus: promv1.NewAPI(c), Logger: logger})
+	srv := adminapi.New(adminapi.Config{Store: st, Scaler: f.sc, Growth: f.sc, Prometheus: promv1.NewAPI(c), Logger: logger})
 	f.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(f.sc.Wait)

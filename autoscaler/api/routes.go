@@ -9,7 +9,7 @@ import (
 // table is every endpoint of the API. openapi.yaml documents the same set;
 // TestOpenAPIMatchesRoutes holds them together.
 func (s *Server) table() []route {
-	viewer, operator := store.RoleViewer, store.RoleOperator
+	viewer, operator, admin := store.RoleViewer, store.RoleOperator, store.RoleAdmin
 	return []route{
 		{method: http.MethodGet, pattern: "/api/admin/scaling/metrics", role: viewer, handle: s.scalingMetrics},
 		{method: http.MethodGet, pattern: "/api/admin/scaling/metrics/history", role: viewer, handle: s.metricsHistory},
@@ -19,5 +19,10 @@ func (s *Server) table() []route {
 		{method: http.MethodGet, pattern: "/api/admin/scaling/events/{id}", role: viewer, handle: s.getEvent},
 		{method: http.MethodPost, pattern: "/api/admin/scaling/events/{id}/rollback", role: operator, acting: true, handle: s.rollback},
 		{method: http.MethodGet, pattern: "/api/admin/scaling/phases", role: viewer, handle: s.listPhases},
+		{method: http.MethodPut, pattern: "/api/admin/scaling/phases/{id}/activate", role: admin, acting: true, handle: s.activatePhase},
+
+		{method: http.MethodGet, pattern: "/api/admin/growth/current-phase", role: viewer, handle: s.currentPhase},
+		{method: http.MethodPost, pattern: "/api/admin/growth/transition", role: admin, acting: true, handle: s.transition},
+		{method: http.MethodPut, pattern: "/api/admin/growth/configuration", role: admin, acting: true, handle: s.configuration},
 	}
 }

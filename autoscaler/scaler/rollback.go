@@ -22,7 +22,13 @@ func (s *Scaler) Rollback(ctx context.Context, eventID, user string, dryRun bool
 	if orig.Status != store.StatusCompleted {
 		return store.Event{}, &store.ConflictError{What: "scaling event " + eventID, State: string(orig.Status)}
 	}
-	p := s.cfg.Policy.Services[orig.Service]
+	if orig.Type == store.EventMigration {
+		return s.rollbackTransition(ctx, orig, user, dryRun)
+	}
+	if err := s.loadPhase(ctx); err != nil {
+		return store.Event{}, err
+	}
+	p := s.effective(orig.Service)
 	if p == nil {
 		return store.Event{}, fmt.Errorf("service %s is no longer in the policy file", orig.Service)
 	}
@@ -76,4 +82,29 @@ func (s *Scaler) Rollback(ctx context.Context, eventID, user string, dryRun bool
 		s.mu.Unlock()
 	}()
 	return s.execute(ctx, p, act, ev, target, time.Time{}), nil
+}
+
+// rollbackTransition moves back to the phase a migration event left, as a
+// new migration that rolls the first back.
+func (s *Scaler) rollbackTransition(ctx context.Context, orig store.Event, user string, dryRun bool) (store.Event, error) {
+	var before struct {
+		PhaseID string `json:"phase_id"`
+	}
+	if err := json.Unmarshal(orig.Before, &before); err != nil || before.PhaseID == "" {
+		return store.Event{}, fmt.Errorf("event %s: before_config names no phase", orig.ID)
+	}
+	phases, err := s.cfg.Store.ListPhases(ctx)
+	if err != nil {
+		return store.Event{}, err
+	}
+	for _, p := range phases {
+		if p.ID == before.PhaseID {
+			ev, _, err := s.transition(ctx, p, user, dryRun, orig.ID)
+			if dryRun && err == nil {
+				ev.RollbackOf = orig.ID
+			}
+			return ev, err
+		}
+	}
+	return store.Event{}, fmt.Errorf("event %s: phase %s no longer exists: %w", orig.ID, before.PhaseID, store.ErrNotFound)
 }

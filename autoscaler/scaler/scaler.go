@@ -36,6 +36,9 @@ type Store interface {
 	UnfinishedEvents(ctx context.Context) ([]store.Event, error)
 	LastFinishedEvent(ctx context.Context, service string) (store.Event, error)
 	RecordDecision(ctx context.Context, d store.Decision) error
+	ActivePhase(ctx context.Context) (store.Phase, error)
+	ActivatePhase(ctx context.Context, id string) (store.Phase, error)
+	ListPhases(ctx context.Context) ([]store.Phase, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -77,6 +80,12 @@ type Scaler struct {
 	kick    chan struct{}
 	wg      sync.WaitGroup
 	runCtx  context.Context // set by Run: actions started by the API live as long as the loop
+
+	// The active growth phase, whose scaling configuration narrows the
+	// policy's bounds (see effective).
+	phase       store.Phase
+	phaseCfg    PhaseConfig
+	phaseLoaded bool
 }
 
 // New builds a Scaler. Every service of the policy needs an actuator.
@@ -125,6 +134,9 @@ func (s *Scaler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.runCtx = ctx
 	s.mu.Unlock()
+	if err := s.loadPhase(ctx); err != nil {
+		s.cfg.Logger.Warn("read the active growth phase; policy bounds apply until it is read", "err", err)
+	}
 	s.Reconcile(ctx, true)
 	tick := time.NewTicker(s.cfg.Policy.SyncPeriod.D())
 	defer tick.Stop()
@@ -143,6 +155,9 @@ func (s *Scaler) Run(ctx context.Context) error {
 				s.Evaluate(ctx, name, pending[name])
 			}
 		case <-tick.C:
+			if err := s.ReloadPhase(ctx); err != nil {
+				s.cfg.Logger.Warn("reload the active growth phase", "err", err)
+			}
 			s.Reconcile(ctx, false)
 			s.syncAll(ctx)
 		}
@@ -187,7 +202,10 @@ type Result struct {
 // notification that caused this evaluation arrived (zero for a timer pass).
 func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) Result {
 	res := Result{Service: name}
-	p := s.cfg.Policy.Services[name]
+	if err := s.loadPhase(ctx); err != nil {
+		s.cfg.Logger.Warn("read the active growth phase", "err", err)
+	}
+	p := s.effective(name)
 	s.mu.Lock()
 	busy := s.busy[name]
 	s.mu.Unlock()
@@ -433,7 +451,11 @@ func mustJSON(v any) json.RawMessage {
 // the scale-down window is taken as observed.
 func (s *Scaler) Plan(ctx context.Context, name string, action store.EventType) Result {
 	res := Result{Service: name, Action: action}
-	p := s.cfg.Policy.Services[name]
+	if err := s.loadPhase(ctx); err != nil {
+		res.Err = err
+		return res
+	}
+	p := s.effective(name)
 	if p == nil {
 		res.Err = fmt.Errorf("service %q is not in the policy file", name)
 		return res

@@ -127,6 +127,7 @@ type env struct {
 
 func newEnv(t *testing.T, st *store.Store, replicas int, dryRun bool) *env {
 	t.Helper()
+	neutralPhase(t, st)
 	p, err := policy.Parse([]byte(pol))
 	if err != nil {
 		t.Fatal(err)
@@ -449,4 +450,17 @@ func TestLingeringScaleUpAlertDoesNotBlockScaleDown(t *testing.T) {
 		t.Fatalf("evaluate = %s %+v", res.Action, res.Output)
 	}
 	e2.sc.Wait()
+}
+
+// neutralPhase empties the active growth phase's scaling configuration, so
+// that the policy's bounds alone apply (phase bounds have their own tests).
+func neutralPhase(t *testing.T, st *store.Store) {
+	t.Helper()
+	ph, err := st.ActivePhase(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpdatePhase(context.Background(), ph.ID, store.PhaseUpdate{ScalingConfig: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
 }

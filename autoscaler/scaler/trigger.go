@@ -30,7 +30,10 @@ var ErrNoChange = errors.New("no change")
 // event initiated by the user. It returns once the event is written; the
 // action runs on. DryRun returns the event that would be written.
 func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Event, error) {
-	p := s.cfg.Policy.Services[name]
+	if err := s.loadPhase(ctx); err != nil {
+		return store.Event{}, err
+	}
+	p := s.effective(name)
 	if p == nil {
 		return store.Event{}, fmt.Errorf("service %q: %w", name, store.ErrNotFound)
 	}

@@ -171,3 +171,45 @@ func TestCostAlerts(t *testing.T) {
 		t.Fatalf("unknown type: %v", err)
 	}
 }
+
+func TestPhases(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.New(t)
+	active, err := s.ActivePhase(ctx)
+	if err != nil || active.Name != "startup" {
+		t.Fatalf("active = %+v, %v", active, err)
+	}
+	growth, err := s.GetPhase(ctx, "growth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byID, _ := s.GetPhase(ctx, growth.ID); byID.Name != "growth" {
+		t.Fatal("by id")
+	}
+	if _, err := s.ActivatePhase(ctx, active.ID); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("activate the active phase: %v", err)
+	}
+	g, err := s.ActivatePhase(ctx, growth.ID)
+	if err != nil || !g.Active || g.ActivatedAt == nil {
+		t.Fatalf("activate growth = %+v, %v", g, err)
+	}
+	if a, _ := s.ActivePhase(ctx); a.Name != "growth" {
+		t.Fatalf("active after = %s", a.Name)
+	}
+	off := false
+	u, err := s.UpdatePhase(ctx, growth.ID, store.PhaseUpdate{AutoTransitionEnabled: &off, ScalingConfig: json.RawMessage(`{"services": {"api": {"min_replicas": 3, "max_replicas": 12}}}`)})
+	if err != nil || u.AutoTransitionEnabled || !strings.Contains(string(u.ScalingConfig), `"min_replicas": 3`) {
+		t.Fatalf("update = %+v, %v", u, err)
+	}
+	bad := 50000
+	if _, err := s.UpdatePhase(ctx, growth.ID, store.PhaseUpdate{MinUsers: &bad}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("min above max: %v", err)
+	}
+	if _, err := s.UpdatePhase(ctx, growth.ID, store.PhaseUpdate{ScalingConfig: json.RawMessage(`[1]`)}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("array config: %v", err)
+	}
+	if _, err := s.GetPhase(ctx, "hypergrowth"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown phase: %v", err)
+	}
+}

@@ -138,6 +138,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if _, err := s.Store.Migrate(ctx); err != nil {
 		return nil, err
 	}
+	// The demo fleet lives in the startup phase, with the bounds of the
+	// demo policy (the seeded phase would cap it at 3 replicas).
+	if err := s.demoPhase(ctx); err != nil {
+		return nil, err
+	}
 
 	// Every member must know the others' addresses before it starts.
 	ports, err := freePorts(3 + opts.Alertmanagers)
@@ -328,3 +333,13 @@ func mkdir(p string) string {
 }
 
 func randomToken() string { return rand.Text() }
+
+func (s *Stack) demoPhase(ctx context.Context) error {
+	ph, err := s.Store.ActivePhase(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = s.Store.UpdatePhase(ctx, ph.ID, store.PhaseUpdate{
+		ScalingConfig: []byte(`{"services": {"api": {"min_replicas": 2, "max_replicas": 12}}}`)})
+	return err
+}

@@ -81,7 +81,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	hook, err := webhook.New(webhook.Config{Recorder: webhook.NewGroupCommit(st, 2, 64), Known: sc.Known, Notify: sc.Kick,
-		Costs: st, Token: token, Logger: logger, Reg: reg})
+		Costs: st, OnCost: autoTransition(ctx, sc, logger), Token: token, Logger: logger, Reg: reg})
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--prometheus.url: %w", err)
 	}
-	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Prometheus: promv1.NewAPI(promClient), Logger: logger})
+	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Growth: sc, Prometheus: promv1.NewAPI(promClient), Logger: logger})
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhook/alertmanager", hook)
@@ -210,5 +210,26 @@ func readyz(st *store.Store, promURL string) http.HandlerFunc {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(checks) //nolint:errcheck
+	}
+}
+
+// autoTransition answers a firing users-beyond-phase alert by moving to the
+// next growth phase when the active one allows it (the scaler checks).
+func autoTransition(ctx context.Context, sc *scaler.Scaler, logger *slog.Logger) func([]store.CostAlert) {
+	return func(alerts []store.CostAlert) {
+		for _, a := range alerts {
+			if a.Type != "users_beyond_phase" || a.Status != "firing" || !a.CurrentValue.Valid {
+				continue
+			}
+			users := a.CurrentValue.Decimal.InexactFloat64()
+			go func() {
+				ev, err := sc.AutoTransition(context.WithoutCancel(ctx), users)
+				if err != nil {
+					logger.Info("no automatic growth phase transition", "users", users, "reason", err)
+					return
+				}
+				logger.Info("automatic growth phase transition", "users", users, "event_id", ev.ID)
+			}()
+		}
 	}
 }
