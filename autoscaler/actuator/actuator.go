@@ -52,9 +52,11 @@ type Actuator interface {
 
 // Config selects and configures one actuator.
 type Config struct {
-	Type string      `yaml:"type"`
-	HTTP *HTTPConfig `yaml:"http,omitempty"`
-	Exec *ExecConfig `yaml:"exec,omitempty"`
+	Type       string            `yaml:"type"`
+	HTTP       *HTTPConfig       `yaml:"http,omitempty"`
+	Exec       *ExecConfig       `yaml:"exec,omitempty"`
+	Supabase   *SupabaseConfig   `yaml:"supabase,omitempty"`
+	Kubernetes *KubernetesConfig `yaml:"kubernetes,omitempty"`
 }
 
 // Validate returns every problem, each prefixed with path.
@@ -71,16 +73,32 @@ func (c *Config) Validate(path string) []error {
 			return []error{fmt.Errorf("%s.exec: required for type exec", path)}
 		}
 		errs = append(errs, c.Exec.Validate(path+".exec")...)
+	case "supabase":
+		if c.Supabase == nil {
+			return []error{fmt.Errorf("%s.supabase: required for type supabase", path)}
+		}
+		errs = append(errs, c.Supabase.Validate(path+".supabase")...)
+	case "kubernetes":
+		if c.Kubernetes == nil {
+			return []error{fmt.Errorf("%s.kubernetes: required for type kubernetes", path)}
+		}
+		errs = append(errs, c.Kubernetes.Validate(path+".kubernetes")...)
 	case "":
-		return []error{fmt.Errorf("%s.type: required (http or exec)", path)}
+		return []error{fmt.Errorf("%s.type: required (http, exec, supabase or kubernetes)", path)}
 	default:
-		return []error{fmt.Errorf("%s.type: unknown actuator %q (want http or exec)", path, c.Type)}
+		return []error{fmt.Errorf("%s.type: unknown actuator %q (want http, exec, supabase or kubernetes)", path, c.Type)}
 	}
 	if c.Type != "http" && c.HTTP != nil {
 		errs = append(errs, fmt.Errorf("%s.http: set but type is %q", path, c.Type))
 	}
 	if c.Type != "exec" && c.Exec != nil {
 		errs = append(errs, fmt.Errorf("%s.exec: set but type is %q", path, c.Type))
+	}
+	if c.Type != "supabase" && c.Supabase != nil {
+		errs = append(errs, fmt.Errorf("%s.supabase: set but type is %q", path, c.Type))
+	}
+	if c.Type != "kubernetes" && c.Kubernetes != nil {
+		errs = append(errs, fmt.Errorf("%s.kubernetes: set but type is %q", path, c.Type))
 	}
 	return errs
 }
@@ -92,6 +110,10 @@ func New(c Config, logger *slog.Logger) (Actuator, error) {
 		return NewHTTP(*c.HTTP, logger)
 	case "exec":
 		return NewExec(*c.Exec, logger)
+	case "supabase":
+		return NewSupabase(*c.Supabase, logger)
+	case "kubernetes":
+		return NewKubernetes(*c.Kubernetes, logger)
 	}
 	return nil, fmt.Errorf("unknown actuator type %q", c.Type)
 }

@@ -173,7 +173,7 @@ func TestConfigValidate(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{}, "a.type: required (http or exec)"},
+		{Config{}, "a.type: required (http, exec, supabase or kubernetes)"},
 		{Config{Type: "http"}, "a.http: required for type http"},
 		{Config{Type: "exec", Exec: &ExecConfig{CurrentCommand: []string{"x"}, ApplyCommand: []string{"{{.Replicas"}}}, "a.exec.apply_command[0]:"},
 		{Config{Type: "exec", Exec: &ExecConfig{CurrentCommand: []string{"x"}, ApplyCommand: []string{"y"}}, HTTP: &HTTPConfig{URL: "http://x"}}, `a.http: set but type is "exec"`},

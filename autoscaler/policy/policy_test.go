@@ -58,7 +58,7 @@ func TestParseErrors(t *testing.T) {
 		{"no services", "sync_period: 15s\n", []string{"services: at least one service is required"}},
 		{"empty file", "", []string{"config is empty"}},
 		{"unknown actuator", strings.Replace(base, "type: http, http: {url: \"http://127.0.0.1:1/admin/replicas\"}", "type: lambda", 1),
-			[]string{`services.api.actuator.type: unknown actuator "lambda" (want http or exec)`}},
+			[]string{`services.api.actuator.type: unknown actuator "lambda" (want http, exec, supabase or kubernetes)`}},
 		{"actuator url", strings.Replace(base, "http://127.0.0.1:1/admin/replicas", "ftp://x", 1),
 			[]string{`services.api.actuator.http.url: "ftp://x" is not an http(s) URL`}},
 		{"duplicate key", base + "    actuator: {}\n", []string{"mapping key \"actuator\" already defined"}},

@@ -21,8 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wedsync/scaling/autoscaler/actuator"
-	adminapi "github.com/wedsync/scaling/autoscaler/api"
 	"github.com/wedsync/scaling/autoscaler/alerting"
+	adminapi "github.com/wedsync/scaling/autoscaler/api"
 	"github.com/wedsync/scaling/autoscaler/observe"
 	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/autoscaler/scaler"
