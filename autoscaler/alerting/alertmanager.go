@@ -51,6 +51,41 @@ func NewAlertmanager(urls []string, generatorURL string, logger *slog.Logger) (*
 	return a, nil
 }
 
+// OverCeilingAlertName is the alert raised when an SLO breach took a
+// service past its monthly cost ceiling.
+const OverCeilingAlertName = "WedsyncScaleUpOverCostCeiling"
+
+// OverCostCeiling raises WedsyncScaleUpOverCostCeiling. It carries the
+// cost-alert labels, so Alertmanager routes it to people and to the
+// autoscaler's cost endpoint, which records it in cost_alerts.
+func (a *Alertmanager) OverCostCeiling(ctx context.Context, e store.Event, ceiling string) error {
+	now := time.Now()
+	cost := ""
+	if e.CostImpactMonthly.Valid {
+		cost = e.CostImpactMonthly.Decimal.StringFixed(2)
+	}
+	return a.post(ctx, &models.PostableAlert{
+		StartsAt: strfmt.DateTime(now),
+		EndsAt:   strfmt.DateTime(now.Add(a.duration)),
+		Annotations: models.LabelSet{
+			"summary":     fmt.Sprintf("%s scaled past its monthly cost ceiling", e.Service),
+			"description": fmt.Sprintf("%s (%s → %s) goes over the ceiling of %s a month because a latency or error SLO is breached; change in monthly cost %s.", e.Type, e.Before, e.After, ceiling, cost),
+			"value":       cost,
+			"threshold":   ceiling,
+		},
+		Alert: models.Alert{
+			Labels: models.LabelSet{
+				"alertname":       OverCeilingAlertName,
+				"severity":        "warning",
+				"service":         e.Service,
+				"event_id":        e.ID,
+				"cost_alert_type": "slo_over_budget",
+			},
+			GeneratorURL: strfmt.URI(a.generatorURL),
+		},
+	})
+}
+
 // ActionFailed raises WedsyncScalingActionFailed for a failed event. The
 // alert ends by itself after an hour; it deliberately carries no
 // scaling_action label, so it goes to people and not back to us.
@@ -75,6 +110,11 @@ func (a *Alertmanager) ActionFailed(ctx context.Context, e store.Event) error {
 			GeneratorURL: strfmt.URI(a.generatorURL),
 		},
 	}
+	return a.post(ctx, pa)
+}
+
+// post sends an alert to every Alertmanager; one reached is enough.
+func (a *Alertmanager) post(ctx context.Context, pa *models.PostableAlert) error {
 	var errs []error
 	for i, c := range a.clients {
 		params := alert.NewPostAlertsParamsWithContext(ctx).WithAlerts(models.PostableAlerts{pa})

@@ -49,6 +49,25 @@ func TestActionFailedReachesAlertmanager(t *testing.T) {
 		t.Fatalf("alerts in Alertmanager: %d", len(resp.Payload))
 	}
 	got := resp.Payload[0]
+	defer func() {
+		// The over-ceiling alert carries the cost-alert contract's labels.
+		if err := a.OverCostCeiling(ctx, ev, "80.00"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Alert.GetAlerts(alert.NewGetAlertsParamsWithContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, al := range resp.Payload {
+			if al.Labels["alertname"] == OverCeilingAlertName {
+				if al.Labels["cost_alert_type"] != "slo_over_budget" || al.Annotations["threshold"] != "80.00" {
+					t.Errorf("over-ceiling alert: %v %v", al.Labels, al.Annotations)
+				}
+				return
+			}
+		}
+		t.Error("no over-ceiling alert in Alertmanager")
+	}()
 	want := map[string]string{"alertname": AlertName, "severity": "critical", "service": "api", "event_type": "scale_up", "event_id": ev.ID}
 	for k, v := range want {
 		if got.Labels[k] != v {

@@ -29,6 +29,7 @@ const (
 	WithinTolerance Outcome = "within_tolerance"
 	AtBound         Outcome = "at_bound"
 	InProgress      Outcome = "in_progress"
+	CostCeiling     Outcome = "cost_ceiling"
 	DryRun          Outcome = "dry_run"
 	Error           Outcome = "error"
 )
@@ -86,6 +87,9 @@ type Input struct {
 	HistorySince time.Time
 	// LastAction is when the service's last action finished (zero: never).
 	LastAction time.Time
+	// SLOBreached: a latency or error SLO alert is firing, so a scale-up
+	// goes past the service's cost ceiling.
+	SLOBreached bool
 }
 
 // Output is the decision.
@@ -100,6 +104,9 @@ type Output struct {
 	// Recorded is true when Raw was computed from valid data and belongs in
 	// the history.
 	Recorded bool `json:"-"`
+	// OverCeiling: the target costs more than the service's monthly cost
+	// ceiling, allowed because an SLO is breached.
+	OverCeiling bool `json:"over_ceiling,omitempty"`
 }
 
 // Recommend computes the raw desired level from the observations alone:
@@ -214,7 +221,7 @@ func Decide(p *policy.Service, in Input) Output {
 		return out
 	}
 	target := lim.Target
-	out.Outcome, out.Target = Scale, target
+	out.Outcome, out.Target, out.OverCeiling = Scale, target, lim.OverCeiling
 	out.Reason = fmt.Sprintf("%d → %d: %s", in.Current, target, why)
 	if target != stab {
 		out.Reason += fmt.Sprintf(" (limited from %d by rate limit or bounds)", stab)
@@ -256,6 +263,22 @@ func Limit(p *policy.Service, in Input, want int) Output {
 		out.Outcome = Cooldown
 		out.Reason = fmt.Sprintf("last action finished %s ago, cooldown %s", in.Now.Sub(in.LastAction).Round(time.Second), cd)
 		return out
+	}
+	if c := p.MonthlyCostCeiling; up && c != nil && p.MonthlyCost(target).GreaterThan(*c) {
+		if in.SLOBreached {
+			out.OverCeiling = true
+		} else {
+			// The largest level the ceiling allows.
+			for target > in.Current && p.MonthlyCost(target).GreaterThan(*c) {
+				target--
+			}
+			if target <= in.Current {
+				out.Outcome = CostCeiling
+				out.Reason = fmt.Sprintf("%d would cost %s a month, above the ceiling of %s, and no SLO is breached",
+					want, p.MonthlyCost(want).StringFixed(2), c.StringFixed(2))
+				return out
+			}
+		}
 	}
 	out.Outcome, out.Target = Scale, target
 	return out

@@ -162,3 +162,54 @@ func TestObservationJSONKeepsNaN(t *testing.T) {
 		t.Fatalf("json = %s", b)
 	}
 }
+
+// A monthly cost ceiling stops a scale-up below it, unless an SLO is
+// breached: then the SLO wins and the output says so.
+func TestCostCeiling(t *testing.T) {
+	t.Parallel()
+	f, err := policy.Parse([]byte(`
+services:
+  api:
+    actuator: {type: exec, exec: {current_command: [x], apply_command: [y]}}
+    min_replicas: 1
+    max_replicas: 20
+    price_per_replica_monthly: 20
+    monthly_cost_ceiling: 100
+    metrics: [{name: cpu, query: q, target: 0.5}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.Services["api"]
+	cpu := []Observation{{Name: "cpu", Value: 1.0, Target: 0.5}} // calls for 2× current
+	tests := []struct {
+		current int
+		slo     bool
+		outcome Outcome
+		target  int
+		over    bool
+	}{
+		{3, false, Scale, 5, false},       // wants 6: the ceiling (100 / 20 = 5) stops it at 5
+		{5, false, CostCeiling, 5, false}, // already at the ceiling
+		{3, true, Scale, 6, true},         // SLO breached: past the ceiling, said so
+		{2, false, Scale, 4, false},       // within the ceiling
+	}
+	for _, tc := range tests {
+		out := Decide(p, Input{Now: t0, Action: store.EventScaleUp, Current: tc.current, Observations: cpu, SLOBreached: tc.slo})
+		if out.Outcome != tc.outcome || out.Target != tc.target || out.OverCeiling != tc.over {
+			t.Errorf("current %d slo %v: %s → %d over %v (%s); want %s → %d over %v", tc.current, tc.slo, out.Outcome, out.Target, out.OverCeiling, out.Reason, tc.outcome, tc.target, tc.over)
+		}
+	}
+	if _, err := policy.Parse([]byte(`
+services:
+  api:
+    actuator: {type: exec, exec: {current_command: [x], apply_command: [y]}}
+    min_replicas: 6
+    max_replicas: 20
+    price_per_replica_monthly: 20
+    monthly_cost_ceiling: 100
+    metrics: [{name: cpu, query: q, target: 0.5}]
+`)); err == nil || !strings.Contains(err.Error(), "monthly_cost_ceiling: 100 is below the cost of the minimum (120)") {
+		t.Fatalf("ceiling below the minimum: %v", err)
+	}
+}

@@ -61,6 +61,10 @@ type Service struct {
 	// SettleTimeout bounds how long an action may take to show in the
 	// actuator's state before the event is failed.
 	SettleTimeout config.Duration `yaml:"settle_timeout,omitempty"`
+	// MonthlyCostCeiling caps what the service may cost per month: a
+	// scale-up stops below it, unless a latency or error SLO is breached —
+	// then the SLO wins, and the event and an alert say so.
+	MonthlyCostCeiling *decimal.Decimal `yaml:"monthly_cost_ceiling,omitempty"`
 
 	ScaleUp   Behavior `yaml:"scale_up,omitempty"`
 	ScaleDown Behavior `yaml:"scale_down,omitempty"`
@@ -267,6 +271,15 @@ func (f *File) Validate() error {
 		if s.SettleTimeout < 0 {
 			add("%s.settle_timeout: must not be negative", p)
 		}
+		if c := s.MonthlyCostCeiling; c != nil {
+			lo, _ := s.Bounds()
+			switch {
+			case !c.IsPositive():
+				add("%s.monthly_cost_ceiling: must be positive", p)
+			case s.validBounds() && s.MonthlyCost(lo).GreaterThan(*c):
+				add("%s.monthly_cost_ceiling: %s is below the cost of the minimum (%s)", p, c, s.MonthlyCost(lo))
+			}
+		}
 		errs = append(errs, s.ScaleUp.validate(p+".scale_up")...)
 		errs = append(errs, s.ScaleDown.validate(p+".scale_down")...)
 	}
@@ -369,6 +382,15 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// validBounds reports whether Bounds can be called (the fields it reads
+// are set and known).
+func (s *Service) validBounds() bool {
+	if s.Mode == Vertical {
+		return s.TierIndex(s.MinTier) >= 0 && s.TierIndex(s.MaxTier) >= 0
+	}
+	return s.MinReplicas != nil && s.MaxReplicas != nil
 }
 
 // Bounds returns the service's [min, max] level: replicas for horizontal

@@ -48,9 +48,12 @@ type Observer interface {
 	Observe(ctx context.Context, svc *policy.Service) []decision.Observation
 }
 
-// Alerter tells people that an action failed.
+// Alerter tells people what the autoscaler cannot decide alone: an action
+// that failed, a scale-up that went past a cost ceiling because an SLO was
+// breached.
 type Alerter interface {
 	ActionFailed(ctx context.Context, e store.Event) error
+	OverCostCeiling(ctx context.Context, e store.Event, ceiling string) error
 }
 
 // Config assembles a Scaler.
@@ -264,7 +267,9 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	if up == "" && down == "" {
 		return res
 	}
-	in := decision.Input{Now: now, Current: level, Observations: obs, History: history, HistorySince: s.started, LastAction: lastAction}
+	slo := sloBreached(alerts)
+	in := decision.Input{Now: now, Current: level, Observations: obs, History: history, HistorySince: s.started, LastAction: lastAction,
+		SLOBreached: slo}
 	action, reasons, out := decideBoth(p, in, up, down)
 	res.Action = action
 	res.Output = out
@@ -283,6 +288,9 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 		s.cfg.Logger.Info("dry run: would scale", "service", name, "from", cur.String(), "to", target.String(), "reason", out.Reason)
 		res.Output.Outcome = decision.DryRun
 		return res
+	}
+	if out.OverCeiling {
+		reasons += " (over the monthly cost ceiling: SLO breached)"
 	}
 	ev, err := s.cfg.Store.BeginEvent(ctx, store.NewEvent{
 		Type: direction(level, out.Target), Service: name, TriggerReason: reasons, TriggerMetrics: inputs,
@@ -304,6 +312,15 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	res.Event = &ev
 	s.cfg.Logger.Info("scaling", "service", name, "event_id", ev.ID, "type", ev.Type, "from", cur.String(), "to", target.String(), "reason", out.Reason)
 	s.start(ctx, p, act, ev, target, received)
+	if out.OverCeiling && s.cfg.Alerter != nil {
+		go func() {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := s.cfg.Alerter.OverCostCeiling(actx, ev, p.MonthlyCostCeiling.StringFixed(2)); err != nil {
+				s.cfg.Logger.Error("raise alert for a scale-up over the cost ceiling", "event_id", ev.ID, "err", err)
+			}
+		}()
+	}
 	// The event, written above, is the record that must precede the action;
 	// the decision row only links the why to it, so it follows.
 	d.EventID = ev.ID
@@ -377,6 +394,19 @@ func alertReasons(alerts []store.Alert) (up, down string) {
 		}
 	}
 	return strings.Join(uniq(u), ","), strings.Join(uniq(d), ",")
+}
+
+// sloReasons are the alert reasons that mean users are hurting now: a
+// scale-up for them goes ahead even past a cost ceiling.
+var sloReasons = map[string]bool{"response_time_degradation": true, "error_rate_degradation": true}
+
+func sloBreached(alerts []store.Alert) bool {
+	for _, a := range alerts {
+		if a.Action == store.EventScaleUp && sloReasons[a.Reason] {
+			return true
+		}
+	}
+	return false
 }
 
 // decideBoth decides for the directions the firing alerts allow. An alert

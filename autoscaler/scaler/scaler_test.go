@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -104,8 +105,16 @@ func (f *fixedObserver) Observe(context.Context, *policy.Service) []decision.Obs
 }
 
 type recordingAlerter struct {
-	mu     sync.Mutex
-	events []store.Event
+	mu       sync.Mutex
+	events   []store.Event
+	ceilings []store.Event
+}
+
+func (r *recordingAlerter) OverCostCeiling(_ context.Context, e store.Event, _ string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ceilings = append(r.ceilings, e)
+	return nil
 }
 
 func (r *recordingAlerter) ActionFailed(_ context.Context, e store.Event) error {
@@ -462,5 +471,45 @@ func neutralPhase(t *testing.T, st *store.Store) {
 	}
 	if _, err := st.UpdatePhase(context.Background(), ph.ID, store.PhaseUpdate{ScalingConfig: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Past a cost ceiling only for an SLO: the event says so and people hear of it.
+func TestSLOWinsOverCostCeiling(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.New(t)
+	neutralPhase(t, st)
+	p, err := policy.Parse([]byte(strings.Replace(pol, "price_per_replica_monthly: 36.50", "price_per_replica_monthly: 36.50\n    monthly_cost_ceiling: 80", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	act := &memActuator{ready: actuator.State{Replicas: 2}}
+	obs := &fixedObserver{}
+	obs.set(0.9, "")
+	al := &recordingAlerter{}
+	sc, _ := scaler.New(scaler.Config{Policy: p, Store: st, Observer: obs, Actuators: map[string]actuator.Actuator{"api": act},
+		Alerter: al, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SettlePoll: 10 * time.Millisecond})
+	// A CPU alert alone: 2 replicas cost 73.00, 3 would cost 109.50 > 80.
+	fire(t, st, store.EventScaleUp, "firing")
+	if res := sc.Evaluate(ctx, "api", time.Now()); res.Output.Outcome != decision.CostCeiling {
+		t.Fatalf("cpu alert at the ceiling: %+v", res.Output)
+	}
+	// A latency alert joins: the SLO wins.
+	a := store.Alert{Fingerprint: "lat", StartsAt: time.Now(), Alertname: "APILatencyP95High", Service: "api", Action: store.EventScaleUp,
+		Reason: "response_time_degradation", Status: "firing", Labels: map[string]string{}, Annotations: map[string]string{}}
+	if _, err := st.RecordNotification(ctx, store.Notification{DedupKey: "lat", Receiver: "r", GroupKey: "g", Status: "firing", Payload: []byte(`{}`), Alerts: []store.Alert{a}}); err != nil {
+		t.Fatal(err)
+	}
+	res := sc.Evaluate(ctx, "api", time.Now())
+	sc.Wait()
+	if res.Event == nil || !res.Output.OverCeiling || !strings.Contains(res.Event.TriggerReason, "over the monthly cost ceiling") {
+		t.Fatalf("latency alert: %+v %+v", res.Output, res.Event)
+	}
+	time.Sleep(50 * time.Millisecond) // the alert is raised in the background
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	if len(al.ceilings) != 1 || al.ceilings[0].ID != res.Event.ID {
+		t.Fatalf("over-ceiling alerts: %+v", al.ceilings)
 	}
 }
