@@ -54,11 +54,13 @@ var _ Scaler = (*scaler.Scaler)(nil)
 
 // Config assembles a Server.
 type Config struct {
-	Store      Store
-	Scaler     Scaler
-	Growth     Growth
-	Prometheus Querier // may be nil: metrics routes then answer 503
-	Logger     *slog.Logger
+	Store  Store
+	Scaler Scaler
+	Growth Growth
+	// Recommendations is normally the same store.
+	Recommendations Recommendations
+	Prometheus      Querier // may be nil: metrics routes then answer 503
+	Logger          *slog.Logger
 	// MaxBody bounds request bodies (default 64 KiB).
 	MaxBody int64
 	Now     func() time.Time

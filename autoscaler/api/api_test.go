@@ -149,7 +149,7 @@ services:
 		t.Fatal(err)
 	}
 	c, _ := api.NewClient(api.Config{Address: p.URL()})
-	srv := adminapi.New(adminapi.Config{Store: st, Scaler: f.sc, Growth: f.sc, Prometheus: promv1.NewAPI(c), Logger: logger})
+	srv := adminapi.New(adminapi.Config{Store: st, Scaler: f.sc, Growth: f.sc, Recommendations: st, Prometheus: promv1.NewAPI(c), Logger: logger})
 	f.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(f.sc.Wait)

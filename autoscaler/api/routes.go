@@ -24,5 +24,10 @@ func (s *Server) table() []route {
 		{method: http.MethodGet, pattern: "/api/admin/growth/current-phase", role: viewer, handle: s.currentPhase},
 		{method: http.MethodPost, pattern: "/api/admin/growth/transition", role: admin, acting: true, handle: s.transition},
 		{method: http.MethodPut, pattern: "/api/admin/growth/configuration", role: admin, acting: true, handle: s.configuration},
+
+		{method: http.MethodGet, pattern: "/api/admin/optimization/recommendations", role: viewer, handle: s.listRecommendations},
+		{method: http.MethodPost, pattern: "/api/admin/optimization/recommendations/{id}/approve", role: operator, acting: true, handle: s.approveRecommendation},
+		{method: http.MethodPost, pattern: "/api/admin/optimization/recommendations/{id}/implement", role: operator, acting: true, handle: s.implementRecommendation},
+		{method: http.MethodGet, pattern: "/api/admin/optimization/impact", role: viewer, handle: s.recommendationImpact},
 	}
 }

@@ -68,6 +68,22 @@ type Service struct {
 
 	ScaleUp   Behavior `yaml:"scale_up,omitempty"`
 	ScaleDown Behavior `yaml:"scale_down,omitempty"`
+
+	// Queue describes a worker pool draining a queue, for queue-worker
+	// recommendations (optional).
+	Queue *Queue `yaml:"queue,omitempty"`
+}
+
+// Queue is how to read a worker pool's load.
+type Queue struct {
+	// ArrivalRateQuery: jobs enqueued per second (PromQL, one series).
+	ArrivalRateQuery string `yaml:"arrival_rate_query"`
+	// BacklogQuery: jobs waiting (PromQL, one series).
+	BacklogQuery string `yaml:"backlog_query"`
+	// PerWorkerRate: jobs one worker completes per second.
+	PerWorkerRate float64 `yaml:"per_worker_rate"`
+	// DrainWithin: how fast a backlog must be worked off (default 10m).
+	DrainWithin config.Duration `yaml:"drain_within,omitempty"`
 }
 
 // Tier is one step of a vertical ladder.
@@ -278,6 +294,23 @@ func (f *File) Validate() error {
 				add("%s.monthly_cost_ceiling: must be positive", p)
 			case s.validBounds() && s.MonthlyCost(lo).GreaterThan(*c):
 				add("%s.monthly_cost_ceiling: %s is below the cost of the minimum (%s)", p, c, s.MonthlyCost(lo))
+			}
+		}
+		if q := s.Queue; q != nil {
+			if q.ArrivalRateQuery == "" {
+				add("%s.queue.arrival_rate_query: required", p)
+			}
+			if q.BacklogQuery == "" {
+				add("%s.queue.backlog_query: required", p)
+			}
+			if !(q.PerWorkerRate > 0) || math.IsInf(q.PerWorkerRate, 0) {
+				add("%s.queue.per_worker_rate: must be a positive number, got %v", p, q.PerWorkerRate)
+			}
+			if q.DrainWithin < 0 {
+				add("%s.queue.drain_within: must not be negative", p)
+			}
+			if s.Mode == Vertical {
+				add("%s.queue: worker pools scale horizontally", p)
 			}
 		}
 		errs = append(errs, s.ScaleUp.validate(p+".scale_up")...)

@@ -20,6 +20,9 @@ type Trigger struct {
 	Reason string
 	User   string
 	DryRun bool
+	// Optimization records the event as an `optimization` initiated by a
+	// recommendation instead of a manual scale_up/scale_down.
+	Optimization bool
 }
 
 // ErrNoChange means a manual request would leave the service as it is.
@@ -64,13 +67,16 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 		return store.Event{}, &store.ConflictError{What: "service " + name, State: fmt.Sprintf("%s (%s): %s", cur, out.Outcome, out.Reason)}
 	}
 	target := s.state(p, out.Target)
-	reason := "manual"
-	if t.Reason != "" {
-		reason = "manual: " + t.Reason
+	reason, typ, by := "manual", direction(level, out.Target), "manual"
+	if t.Optimization {
+		reason, typ, by = "recommendation", store.EventOptimization, "recommendation"
 	}
-	ne := store.NewEvent{Type: direction(level, out.Target), Service: name, TriggerReason: reason,
+	if t.Reason != "" {
+		reason += ": " + t.Reason
+	}
+	ne := store.NewEvent{Type: typ, Service: name, TriggerReason: reason,
 		TriggerMetrics: mustJSON(map[string]any{"decision": out, "requested": t.Target, "action": t.Action}),
-		Before:         mustJSON(cur), After: mustJSON(target), InitiatedBy: "manual", InitiatedUserID: t.User,
+		Before:         mustJSON(cur), After: mustJSON(target), InitiatedBy: by, InitiatedUserID: t.User,
 		CostImpactMonthly: costDelta(p, level, out.Target)}
 	if t.DryRun {
 		return store.Event{Type: ne.Type, Service: name, TriggerReason: reason, TriggerMetrics: ne.TriggerMetrics,
@@ -104,4 +110,17 @@ func (s *Scaler) actionContext() context.Context {
 		return s.runCtx
 	}
 	return context.Background()
+}
+
+// Current reads a service's state and its level (replicas, or the tier's
+// position on the ladder) with the bounds in force.
+func (s *Scaler) Current(ctx context.Context, name string) (actuator.State, int, error) {
+	if err := s.loadPhase(ctx); err != nil {
+		return actuator.State{}, 0, err
+	}
+	p := s.effective(name)
+	if p == nil {
+		return actuator.State{}, 0, fmt.Errorf("service %q: %w", name, store.ErrNotFound)
+	}
+	return s.current(ctx, name, p, s.cfg.Actuators[name])
 }

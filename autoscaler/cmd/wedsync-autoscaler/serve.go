@@ -25,6 +25,7 @@ import (
 	adminapi "github.com/wedsync/scaling/autoscaler/api"
 	"github.com/wedsync/scaling/autoscaler/observe"
 	"github.com/wedsync/scaling/autoscaler/policy"
+	"github.com/wedsync/scaling/autoscaler/recommend"
 	"github.com/wedsync/scaling/autoscaler/scaler"
 	"github.com/wedsync/scaling/autoscaler/webhook"
 	"github.com/wedsync/scaling/core/config"
@@ -33,13 +34,14 @@ import (
 
 type serveFlags struct {
 	common
-	listen        string
-	externalURL   string
-	prometheusURL string
-	alertmanagers multiFlag
-	tokenFile     string
-	dryRun        bool
-	queryTimeout  time.Duration
+	listen         string
+	externalURL    string
+	prometheusURL  string
+	alertmanagers  multiFlag
+	tokenFile      string
+	dryRun         bool
+	queryTimeout   time.Duration
+	recommendEvery time.Duration
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -53,6 +55,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.tokenFile, "web.webhook-token-file", "", "File holding the bearer token Alertmanager must send (required).")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "Decide and log, but never act.")
 	fs.DurationVar(&f.queryTimeout, "prometheus.timeout", 5*time.Second, "Timeout of one Prometheus query.")
+	fs.DurationVar(&f.recommendEvery, "recommendations.interval", time.Hour, "How often optimization recommendations are generated (0: never).")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -90,7 +93,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--prometheus.url: %w", err)
 	}
-	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Growth: sc, Prometheus: promv1.NewAPI(promClient), Logger: logger})
+	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Growth: sc, Recommendations: st, Prometheus: promv1.NewAPI(promClient), Logger: logger})
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhook/alertmanager", hook)
@@ -114,6 +117,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer wg.Done()
 		sc.Run(loopCtx) //nolint:errcheck // returns nil
 	}()
+	if f.recommendEvery > 0 {
+		gen := recommend.New(recommend.Config{Policy: pol, Store: st, Prom: promv1.NewAPI(promClient), Current: sc, Logger: logger})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gen.Run(loopCtx, f.recommendEvery)
+		}()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
