@@ -57,8 +57,10 @@ type Config struct {
 	Store  Store
 	Scaler Scaler
 	Growth Growth
-	// Recommendations is normally the same store.
+	// Recommendations and LoadTestStore are normally the same store.
 	Recommendations Recommendations
+	LoadTestStore   LoadTestStore
+	LoadTests       LoadTests
 	Prometheus      Querier // may be nil: metrics routes then answer 503
 	Logger          *slog.Logger
 	// MaxBody bounds request bodies (default 64 KiB).

@@ -19,12 +19,15 @@ import (
 
 	"github.com/wedsync/scaling/autoscaler/actuator"
 	adminapi "github.com/wedsync/scaling/autoscaler/api"
+	"github.com/wedsync/scaling/autoscaler/loadrun"
 	"github.com/wedsync/scaling/autoscaler/observe"
 	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/autoscaler/scaler"
 	"github.com/wedsync/scaling/core/devstack"
 	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/core/storetest"
+	"github.com/wedsync/scaling/loadtest/record"
+	"github.com/wedsync/scaling/loadtest/scenario"
 )
 
 var (
@@ -149,7 +152,11 @@ services:
 		t.Fatal(err)
 	}
 	c, _ := api.NewClient(api.Config{Address: p.URL()})
-	srv := adminapi.New(adminapi.Config{Store: st, Scaler: f.sc, Growth: f.sc, Recommendations: st, Prometheus: promv1.NewAPI(c), Logger: logger})
+	ctx, cancel := context.WithCancel(context.Background())
+	runner := loadrun.New(ctx, &record.Recorder{Store: st, Logger: logger}, scenario.DefaultLimits, logger)
+	t.Cleanup(func() { cancel(); runner.Wait() })
+	srv := adminapi.New(adminapi.Config{Store: st, Scaler: f.sc, Growth: f.sc, Recommendations: st, LoadTestStore: st, LoadTests: runner,
+		Prometheus: promv1.NewAPI(c), Logger: logger})
 	f.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(f.sc.Wait)

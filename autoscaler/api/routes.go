@@ -20,6 +20,10 @@ func (s *Server) table() []route {
 		{method: http.MethodPost, pattern: "/api/admin/scaling/events/{id}/rollback", role: operator, acting: true, handle: s.rollback},
 		{method: http.MethodGet, pattern: "/api/admin/scaling/phases", role: viewer, handle: s.listPhases},
 		{method: http.MethodPut, pattern: "/api/admin/scaling/phases/{id}/activate", role: admin, acting: true, handle: s.activatePhase},
+		{method: http.MethodPost, pattern: "/api/admin/scaling/load-tests", role: operator, acting: true, handle: s.startLoadTest},
+		{method: http.MethodGet, pattern: "/api/admin/scaling/load-tests", role: viewer, handle: s.listLoadTests},
+		{method: http.MethodGet, pattern: "/api/admin/scaling/load-tests/{id}", role: viewer, handle: s.getLoadTest},
+		{method: http.MethodDelete, pattern: "/api/admin/scaling/load-tests/{id}", role: operator, acting: true, handle: s.cancelLoadTest},
 
 		{method: http.MethodGet, pattern: "/api/admin/growth/current-phase", role: viewer, handle: s.currentPhase},
 		{method: http.MethodPost, pattern: "/api/admin/growth/transition", role: admin, acting: true, handle: s.transition},

@@ -248,10 +248,11 @@ func (s *Store) getLoadTest(ctx context.Context, db DBTX, id string) (LoadTest, 
 
 // LoadTestFilter selects load tests, newest first.
 type LoadTestFilter struct {
-	Name   string
-	Type   string
-	Status LoadTestStatus
-	Limit  int // default 100, at most 1000
+	Name     string
+	Type     string
+	Status   LoadTestStatus
+	From, To time.Time // created_at range; zero = unbounded
+	Limit    int       // default 100, at most 1000
 }
 
 // ListLoadTests lists load tests matching f, newest first.
@@ -261,9 +262,17 @@ func (s *Store) ListLoadTests(ctx context.Context, f LoadTestFilter) ([]LoadTest
 		limit = 100
 	}
 	limit = min(limit, 1000)
+	var from, to *time.Time
+	if !f.From.IsZero() {
+		from = &f.From
+	}
+	if !f.To.IsZero() {
+		to = &f.To
+	}
 	rows, err := s.pool.Query(ctx, `SELECT `+loadTestColumns+` FROM load_tests
 		WHERE ($1 = '' OR test_name = $1) AND ($2 = '' OR test_type = $2) AND ($3 = '' OR status = $3)
-		ORDER BY created_at DESC, id LIMIT $4`, f.Name, f.Type, string(f.Status), limit)
+		  AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
+		ORDER BY created_at DESC, id LIMIT $4`, f.Name, f.Type, string(f.Status), limit, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("list load tests: %w", translate(err))
 	}

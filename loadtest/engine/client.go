@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,7 +46,7 @@ type preparedRequest struct {
 	tags    map[string]string
 }
 
-func prepareRequests(sc *scenario.Scenario) ([]*preparedRequest, []string, error) {
+func prepareRequests(sc *scenario.Scenario, env func(string) (string, bool)) ([]*preparedRequest, []string, error) {
 	reqs := sc.Requests
 	if len(reqs) == 0 {
 		one := 1.0
@@ -99,7 +98,7 @@ func prepareRequests(sc *scenario.Scenario) ([]*preparedRequest, []string, error
 		keys := make([]string, 0, len(r.Headers))
 		headers := make(map[string]string, len(r.Headers))
 		for k, v := range r.Headers {
-			v, err := scenario.ExpandHeader(v, os.LookupEnv)
+			v, err := scenario.ExpandHeader(v, env)
 			if err != nil {
 				return nil, nil, fmt.Errorf("requests[%d].headers.%s: %w", i, k, err)
 			}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -29,6 +30,11 @@ import (
 type Options struct {
 	// Limits default to scenario.DefaultLimits.
 	Limits *scenario.Limits
+	// Env resolves ${NAME} in request headers; nil is the process
+	// environment (the CLI). A server running scenarios submitted by API
+	// callers passes NoEnv: otherwise a caller could have the server send
+	// its own secrets to a target of the caller's choosing.
+	Env func(string) (string, bool)
 	// Tick is the resolution of the time series and of abortOnFail checks.
 	Tick   time.Duration
 	Logger *slog.Logger
@@ -43,6 +49,9 @@ const (
 	StatusFailed    Status = "failed"    // aborted by an abortOnFail threshold
 	StatusCancelled Status = "cancelled" // Cancel, or the context ended; partial results kept
 )
+
+// NoEnv resolves no variable: every ${NAME} in a header is an error.
+func NoEnv(string) (string, bool) { return "", false }
 
 // ErrCancelled is the cause of a run stopped by Cancel.
 var ErrCancelled = errors.New("load test cancelled")
@@ -224,7 +233,11 @@ func newRun(sc scenario.Scenario, opts Options) (*Run, error) {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
 	var err error
-	if r.reqs, r.hosts, err = prepareRequests(&r.sc); err != nil {
+	env := opts.Env
+	if env == nil {
+		env = os.LookupEnv
+	}
+	if r.reqs, r.hosts, err = prepareRequests(&r.sc, env); err != nil {
 		return nil, err
 	}
 	if err := r.compileThresholds(); err != nil {

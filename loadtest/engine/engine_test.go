@@ -451,3 +451,20 @@ func FuzzReadResponse(f *testing.F) {
 		readResponse(bufio.NewReaderSize(bytes.NewReader(b), 64), false)
 	})
 }
+
+// A server passes NoEnv: a submitted scenario cannot read the server's
+// environment through its headers; it is refused before anything is sent.
+func TestNoEnvRefusesHeaderReferences(t *testing.T) {
+	t.Setenv("WEDSYNC_TEST_NOENV_SECRET", "s3cret")
+	one, sec := int64(1), scenario.Duration(time.Second)
+	sc := scenario.Scenario{Name: "x", Type: scenario.TypeCustom, Target: "http://127.0.0.1:1",
+		Requests: []scenario.Request{{URL: "/", Headers: map[string]string{"Authorization": "Bearer ${WEDSYNC_TEST_NOENV_SECRET}"}}},
+		Options:  scenario.Options{VUs: &one, Duration: &sec}}
+	err := Check(sc, Options{Env: NoEnv})
+	if err == nil || !strings.Contains(err.Error(), `requests[0].headers.Authorization: environment variable "WEDSYNC_TEST_NOENV_SECRET" is not set`) {
+		t.Fatalf("err = %v", err)
+	}
+	if err := Check(sc, Options{}); err != nil {
+		t.Fatalf("the CLI's default reads the environment: %v", err)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/wedsync/scaling/autoscaler/actuator"
 	"github.com/wedsync/scaling/autoscaler/alerting"
 	adminapi "github.com/wedsync/scaling/autoscaler/api"
+	"github.com/wedsync/scaling/autoscaler/loadrun"
 	"github.com/wedsync/scaling/autoscaler/observe"
 	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/autoscaler/recommend"
@@ -30,6 +31,8 @@ import (
 	"github.com/wedsync/scaling/autoscaler/webhook"
 	"github.com/wedsync/scaling/core/config"
 	"github.com/wedsync/scaling/core/store"
+	"github.com/wedsync/scaling/loadtest/record"
+	"github.com/wedsync/scaling/loadtest/scenario"
 )
 
 type serveFlags struct {
@@ -93,7 +96,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--prometheus.url: %w", err)
 	}
-	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Growth: sc, Recommendations: st, Prometheus: promv1.NewAPI(promClient), Logger: logger})
+	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLoop()
+	rc := &record.Recorder{Store: st, Logger: logger}
+	if len(f.alertmanagers) > 0 {
+		if rc.Alerter, err = record.NewAlertmanager(f.alertmanagers, f.externalURL); err != nil {
+			return fmt.Errorf("--alertmanager.url: %w", err)
+		}
+	}
+	runner := loadrun.New(loopCtx, rc, scenario.DefaultLimits, logger)
+	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Growth: sc, Recommendations: st, LoadTestStore: st, LoadTests: runner,
+		Prometheus: promv1.NewAPI(promClient), Logger: logger})
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhook/alertmanager", hook)
@@ -110,7 +123,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	logger.Info("listening", "address", ln.Addr().String(), "services", len(pol.Services), "dry_run", f.dryRun)
 
-	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -136,8 +148,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
-	stopLoop()
+	stopLoop() // cancels running load tests too; they are recorded as cancelled
 	wg.Wait()
+	runner.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
