@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -155,19 +154,9 @@ func (h *HTTP) do(ctx context.Context, method, u string, body []byte) ([]byte, e
 	if h.token != "" {
 		req.Header.Set("Authorization", "Bearer "+h.token)
 	}
-	resp, err := h.client.Do(req)
+	data, resp, err := roundTrip(h.client, req)
 	if err != nil {
-		// The url.Error repeats the URL; keep ours, redacted.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("%s %s: %w", method, redact(u), err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: read body: %w", method, redact(u), err)
+		return nil, err
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, fmt.Errorf("%s %s: %s: %s", method, redact(u), resp.Status, snippet(data))

@@ -1,12 +1,10 @@
 package actuator
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -228,23 +226,10 @@ func (k *Kubernetes) url(scale bool) *url.URL {
 }
 
 func (k *Kubernetes) do(ctx context.Context, method string, u *url.URL, payload any) ([]byte, error) {
-	var rd io.Reader
-	if payload != nil {
-		b, err := json.Marshal(payload)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := jsonRequest(ctx, method, u, payload)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, redact(u.String()), err)
+		return nil, err
 	}
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "wedsync-autoscaler")
 	if k.conn.token != nil {
 		tok, err := k.conn.token.get()
 		if err != nil {

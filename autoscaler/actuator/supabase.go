@@ -1,12 +1,10 @@
 package actuator
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -608,23 +606,10 @@ func (s *Supabase) do(ctx context.Context, method string, u *url.URL, query url.
 		e.now = now
 		return nil, &e
 	}
-	var rd io.Reader
-	if payload != nil {
-		b, err := json.Marshal(payload)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := jsonRequest(ctx, method, u, payload)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, redact(u.String()), err)
+		return nil, err
 	}
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "wedsync-autoscaler")
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	data, resp, err := roundTrip(s.client, req)
 	if err != nil {
@@ -702,25 +687,6 @@ func (e *StatusError) Error() string {
 // Temporary reports whether trying again later may succeed.
 func (e *StatusError) Temporary() bool {
 	return e.Code == http.StatusTooManyRequests || e.Code == http.StatusConflict || e.Code >= 500
-}
-
-func roundTrip(client *http.Client, req *http.Request) ([]byte, *http.Response, error) {
-	u := redact(req.URL.String())
-	resp, err := client.Do(req)
-	if err != nil {
-		// The url.Error repeats the URL; keep ours, redacted.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, nil, fmt.Errorf("%s %s: %w", req.Method, u, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: read body: %w", req.Method, u, err)
-	}
-	return data, resp, nil
 }
 
 func newStatusError(req *http.Request, resp *http.Response, body []byte, now time.Time) *StatusError {

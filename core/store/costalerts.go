@@ -77,13 +77,7 @@ func (s *Store) ListCostAlerts(ctx context.Context, f CostAlertFilter) ([]CostAl
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	var from, to *time.Time
-	if !f.From.IsZero() {
-		from = &f.From
-	}
-	if !f.To.IsZero() {
-		to = &f.To
-	}
+	from, to := optTime(f.From), optTime(f.To)
 	rows, err := s.pool.Query(ctx, `SELECT a.id::text, a.fingerprint, a.starts_at, a.alert_type, a.severity, coalesce(b.budget_name, ''),
 			coalesce(a.service_name, ''), a.threshold_percent::text, a.current_value::text, a.message, a.status, a.resolved_at, a.created_at
 		FROM cost_alerts a LEFT JOIN cost_budgets b ON b.id = a.budget_id

@@ -245,14 +245,9 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) 
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	var from, to, afterAt *time.Time
+	from, to := optTime(f.From), optTime(f.To)
+	var afterAt *time.Time
 	var afterID *string
-	if !f.From.IsZero() {
-		from = &f.From
-	}
-	if !f.To.IsZero() {
-		to = &f.To
-	}
 	if f.After != nil {
 		afterAt, afterID = &f.After.StartedAt, &f.After.ID
 	}

@@ -262,13 +262,7 @@ func (s *Store) ListLoadTests(ctx context.Context, f LoadTestFilter) ([]LoadTest
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	var from, to *time.Time
-	if !f.From.IsZero() {
-		from = &f.From
-	}
-	if !f.To.IsZero() {
-		to = &f.To
-	}
+	from, to := optTime(f.From), optTime(f.To)
 	rows, err := s.pool.Query(ctx, `SELECT `+loadTestColumns+` FROM load_tests
 		WHERE ($1 = '' OR test_name = $1) AND ($2 = '' OR test_type = $2) AND ($3 = '' OR status = $3)
 		  AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)

@@ -93,13 +93,7 @@ func (s *Store) ListRecommendations(ctx context.Context, f RecommendationFilter)
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	var from, to *time.Time
-	if !f.From.IsZero() {
-		from = &f.From
-	}
-	if !f.To.IsZero() {
-		to = &f.To
-	}
+	from, to := optTime(f.From), optTime(f.To)
 	rows, err := s.pool.Query(ctx, `SELECT `+recColumns+` FROM optimization_recommendations
 		WHERE ($1 = '' OR status = $1) AND ($2 = '' OR service_name = $2) AND ($3 = '' OR recommendation_type = $3)
 		  AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
