@@ -52,4 +52,3 @@ func roundTrip(client *http.Client, req *http.Request) ([]byte, *http.Response, 
 	}
 	return data, resp, nil
 }
-

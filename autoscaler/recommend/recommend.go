@@ -246,8 +246,8 @@ func (g *Generator) caching(ctx context.Context, name string, p *policy.Service,
 	// a cache saves.
 	saving := p.MonthlyCost(level).Sub(p.MonthlyCost(level + 1)).Round(2)
 	return []store.Recommendation{{Type: "caching", Service: name,
-		Title:       fmt.Sprintf("Cache reads in front of %s instead of moving to %s", name, p.Tiers[level+1].Name),
-		Description: fmt.Sprintf("database CPU stayed above %.0f%% (10th percentile %.0f%% over %s): a read cache (query results, sessions) takes load off without the next compute tier", 100*CachingThreshold, 100*low, lb),
+		Title:         fmt.Sprintf("Cache reads in front of %s instead of moving to %s", name, p.Tiers[level+1].Name),
+		Description:   fmt.Sprintf("database CPU stayed above %.0f%% (10th percentile %.0f%% over %s): a read cache (query results, sessions) takes load off without the next compute tier", 100*CachingThreshold, 100*low, lb),
 		CurrentConfig: mustJSON(map[string]string{"tier": p.Tiers[level].Name}), RecommendedConfig: mustJSON(map[string]any{"tier": p.Tiers[level].Name, "cache": true}),
 		EstimatedMonthlyImpact: saving, Confidence: decimal.RequireFromString("0.6"), Effort: "medium", Priority: priorityFor(saving)}}, nil
 }
@@ -327,4 +327,3 @@ func mustJSON(v any) json.RawMessage {
 	}
 	return b
 }
-
