@@ -21,6 +21,7 @@ func FuzzLoadThresholds(f *testing.F) {
 	f.Add([]byte("profiles: [1, 2]\n"))
 	f.Add([]byte("---\n---\n"))
 	f.Add([]byte("profiles:\n  demo:\n    cpu_high: {threshold: .nan}\n"))
+	f.Add([]byte("profiles:\n  demo:\n    cost: {spike_ratio: .inf, budget_warning_percent: 100, budget_critical_percent: 100, exhaustion_within: 1y}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		th, err := ParseThresholds(b)
 		if err != nil {

@@ -19,16 +19,26 @@ const (
 	RecordingRulesFile = "recording.rules.yml"
 	AlertingRulesFile  = "alerting.rules.yml"
 	AlertmanagerFile   = "alertmanager.yml"
+	// CostRulesFile holds the cost and capacity alerts, which read
+	// wedsync-exporter's metrics and go to people and to the autoscaler's
+	// cost webhook (docs/contracts.md).
+	CostRulesFile = "cost.rules.yml"
 )
 
 // Files lists the rendered file names in a stable order.
-var Files = []string{RecordingRulesFile, AlertingRulesFile, AlertmanagerFile}
+var Files = []string{RecordingRulesFile, AlertingRulesFile, CostRulesFile, AlertmanagerFile}
+
+// RuleFiles are the rendered files Prometheus loads (rule_files).
+var RuleFiles = []string{RecordingRulesFile, AlertingRulesFile, CostRulesFile}
 
 // Params are the parts of the output that depend on where it is deployed,
 // not on the profile.
 type Params struct {
 	WebhookURL             string // e.g. http://127.0.0.1:9681/webhook/alertmanager
 	WebhookCredentialsFile string // file holding the bearer token Alertmanager sends
+	// CostWebhookURL receives the cost and capacity alerts (the autoscaler
+	// records them in cost_alerts); empty means WebhookURL + "/costs".
+	CostWebhookURL string
 }
 
 // DefaultParams point at an autoscaler on its default port on the same host.
@@ -36,7 +46,19 @@ func DefaultParams() Params {
 	return Params{
 		WebhookURL:             "http://localhost:9681/webhook/alertmanager",
 		WebhookCredentialsFile: "/etc/wedsync/webhook-token",
+		CostWebhookURL:         "http://localhost:9681/webhook/alertmanager/costs",
 	}
+}
+
+// withDefaults derives CostWebhookURL from WebhookURL when it is empty:
+// the path gains /costs, the query and fragment stay where they were.
+func (p Params) withDefaults() Params {
+	if p.CostWebhookURL == "" && p.WebhookURL != "" {
+		if u, err := url.Parse(p.WebhookURL); err == nil {
+			p.CostWebhookURL = u.JoinPath("costs").String()
+		}
+	}
+	return p
 }
 
 // Validate rejects parameters Alertmanager would refuse or misread.
@@ -48,6 +70,13 @@ func (p Params) Validate() error {
 		errs = append(errs, fmt.Errorf("WebhookURL: %w", err))
 	} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("WebhookURL: must be an absolute http or https URL, got %q", p.WebhookURL))
+	}
+	if p.CostWebhookURL != "" {
+		if u, err := url.Parse(p.CostWebhookURL); err != nil {
+			errs = append(errs, fmt.Errorf("CostWebhookURL: %w", err))
+		} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("CostWebhookURL: must be an absolute http or https URL, got %q", p.CostWebhookURL))
+		}
 	}
 	if p.WebhookCredentialsFile == "" {
 		// Without it Alertmanager would send no token and the autoscaler
@@ -69,6 +98,8 @@ var templates = template.Must(template.New("").
 		"num":   formatFloat,
 		"pct":   percent,
 		"quote": yamlQuote,
+		"over":  overPercent,
+		"ratio": percentRatio,
 	}).
 	ParseFS(templateFS, "templates/*.tmpl"))
 
@@ -98,6 +129,7 @@ func (t *Thresholds) Render(profile string, p Params) (map[string][]byte, error)
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("render %s: params: %w", profile, err)
 	}
+	p = p.withDefaults() // from a valid WebhookURL, a valid CostWebhookURL
 	v := view{Name: profile, Profile: prof, Params: p}
 	out := make(map[string][]byte, len(Files))
 	for _, name := range Files {
@@ -114,6 +146,14 @@ func (t *Thresholds) Render(profile string, p Params) (map[string][]byte, error)
 // so that 0.7 prints as 70% rather than 70.00000000000001%.
 func percent(ratio float64) string {
 	return formatFloat(math.Round(ratio*1e6)/1e4) + "%"
+}
+
+// percentRatio prints a whole percentage as a ratio (75 → "0.75").
+func percentRatio(p int) string { return formatFloat(float64(p) / 100) }
+
+// overPercent prints how far above 1 a ratio is, in percent (1.5 → "50").
+func overPercent(ratio float64) string {
+	return formatFloat(math.Round((ratio-1)*1e6) / 1e4)
 }
 
 // yamlQuote quotes s as a YAML double-quoted scalar. JSON strings are valid

@@ -144,6 +144,30 @@ func TestRenderParams(t *testing.T) {
 	if wc.HTTPConfig.Authorization.CredentialsFile != p.WebhookCredentialsFile {
 		t.Errorf("credentials_file = %q, want %q", wc.HTTPConfig.Authorization.CredentialsFile, p.WebhookCredentialsFile)
 	}
+	// The cost webhook defaults to the scaling one's path + /costs, the
+	// query and fragment kept where they were; the same token goes with it.
+	cc := cfg.webhook(t, "wedsync-autoscaler-costs")
+	if want := "http://127.0.0.1:41234/webhook/alertmanager/costs?x=1#frag"; cc.URL != want {
+		t.Errorf("cost url = %q, want %q", cc.URL, want)
+	}
+	if cc.HTTPConfig.Authorization.CredentialsFile != p.WebhookCredentialsFile || !cc.SendResolved {
+		t.Errorf("cost webhook = %+v", cc)
+	}
+	p.CostWebhookURL = "https://costs.example:8443/hook"
+	files, err = Render("demo", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(files[AlertmanagerFile], &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cc := cfg.webhook(t, "wedsync-autoscaler-costs"); cc.URL != p.CostWebhookURL {
+		t.Errorf("explicit cost url = %q", cc.URL)
+	}
+	p.CostWebhookURL = "costs"
+	if _, err := Render("demo", p); err == nil || err.Error() != `render demo: params: CostWebhookURL: must be an absolute http or https URL, got "costs"` {
+		t.Errorf("relative cost URL: %v", err)
+	}
 }
 
 type alertmanagerConfig struct {
@@ -154,9 +178,16 @@ type alertmanagerConfig struct {
 		GroupInterval  string   `yaml:"group_interval"`
 		RepeatInterval string   `yaml:"repeat_interval"`
 		Routes         []struct {
-			Receiver string   `yaml:"receiver"`
-			Matchers []string `yaml:"matchers"`
-			GroupBy  []string `yaml:"group_by"`
+			Receiver       string   `yaml:"receiver"`
+			Matchers       []string `yaml:"matchers"`
+			GroupBy        []string `yaml:"group_by"`
+			GroupWait      string   `yaml:"group_wait"`
+			GroupInterval  string   `yaml:"group_interval"`
+			RepeatInterval string   `yaml:"repeat_interval"`
+			Routes         []struct {
+				Receiver string `yaml:"receiver"`
+				Continue bool   `yaml:"continue"`
+			} `yaml:"routes"`
 		} `yaml:"routes"`
 	} `yaml:"route"`
 	Receivers []struct {
@@ -178,15 +209,20 @@ type webhookConfig struct {
 
 func (c *alertmanagerConfig) autoscalerWebhook(t *testing.T) webhookConfig {
 	t.Helper()
+	return c.webhook(t, "wedsync-autoscaler")
+}
+
+func (c *alertmanagerConfig) webhook(t *testing.T, receiver string) webhookConfig {
+	t.Helper()
 	for _, r := range c.Receivers {
-		if r.Name == "wedsync-autoscaler" {
+		if r.Name == receiver {
 			if len(r.WebhookConfigs) != 1 {
-				t.Fatalf("wedsync-autoscaler has %d webhook_configs, want 1", len(r.WebhookConfigs))
+				t.Fatalf("%s has %d webhook_configs, want 1", receiver, len(r.WebhookConfigs))
 			}
 			return r.WebhookConfigs[0]
 		}
 	}
-	t.Fatal("no wedsync-autoscaler receiver")
+	t.Fatalf("no %s receiver", receiver)
 	return webhookConfig{}
 }
 
@@ -212,10 +248,21 @@ func TestAlertmanagerContract(t *testing.T) {
 			r.GroupWait != am.GroupWait.String() || r.GroupInterval != am.GroupInterval.String() || r.RepeatInterval != am.RepeatInterval.String() {
 			t.Errorf("%s: root route = %+v", profile, r)
 		}
-		if len(r.Routes) != 1 || r.Routes[0].Receiver != "wedsync-autoscaler" ||
+		if len(r.Routes) != 2 || r.Routes[0].Receiver != "wedsync-autoscaler" ||
 			!slices.Equal(r.Routes[0].Matchers, []string{`scaling_action!=""`}) ||
-			!slices.Equal(r.Routes[0].GroupBy, []string{"alertname", "scaling_service"}) {
+			!slices.Equal(r.Routes[0].GroupBy, []string{"alertname", "scaling_service"}) || len(r.Routes[0].Routes) != 0 {
 			t.Errorf("%s: child routes = %+v", profile, r.Routes)
+		}
+		// Cost alerts: to the autoscaler's cost webhook and to people, each
+		// child continuing to the next, with the profile's cost timings.
+		if len(r.Routes) == 2 {
+			cr, ct := r.Routes[1], th.Profiles[profile].Cost.Alertmanager
+			if !slices.Equal(cr.Matchers, []string{`cost_alert_type!=""`}) || cr.GroupWait != ct.GroupWait.String() ||
+				cr.GroupInterval != ct.GroupInterval.String() || cr.RepeatInterval != ct.RepeatInterval.String() ||
+				len(cr.Routes) != 3 || cr.Routes[0].Receiver != "wedsync-autoscaler-costs" || !cr.Routes[0].Continue ||
+				cr.Routes[1].Receiver != "operations-slack" || !cr.Routes[1].Continue || cr.Routes[2].Receiver != "operations-email" {
+				t.Errorf("%s: cost route = %+v", profile, cr)
+			}
 		}
 		var names []string
 		for _, rc := range cfg.Receivers {
@@ -224,8 +271,12 @@ func TestAlertmanagerContract(t *testing.T) {
 				t.Errorf("%s: operations must stay a placeholder without integrations", profile)
 			}
 		}
-		if !slices.Equal(names, []string{"operations", "wedsync-autoscaler"}) {
+		if !slices.Equal(names, []string{"operations", "wedsync-autoscaler", "wedsync-autoscaler-costs", "operations-slack", "operations-email"}) {
 			t.Errorf("%s: receivers = %q", profile, names)
+		}
+		if cc := cfg.webhook(t, "wedsync-autoscaler-costs"); cc.URL != DefaultParams().CostWebhookURL || !cc.SendResolved ||
+			cc.HTTPConfig.Authorization.Type != "Bearer" || cc.HTTPConfig.Authorization.CredentialsFile != DefaultParams().WebhookCredentialsFile {
+			t.Errorf("%s: cost webhook = %+v", profile, cc)
 		}
 		wc := cfg.autoscalerWebhook(t)
 		if wc.URL != DefaultParams().WebhookURL || !wc.SendResolved ||
@@ -387,6 +438,75 @@ func TestAlertingRulesContract(t *testing.T) {
 			if !got[a] {
 				t.Errorf("%s: alert %s missing", profile, a)
 			}
+		}
+	}
+}
+
+// The cost alerts of docs/contracts.md ("Cost alerts"), by cost_alert_type.
+var (
+	costAlerts = map[string]string{
+		"CostBudgetThresholdCrossed": "budget_threshold",
+		"CostSpike":                  "cost_spike",
+		"UsageSpike":                 "usage_spike",
+		"CostProjectedOverBudget":    "projected_overrun",
+		"CapacityExhaustionSoon":     "capacity_exhaustion",
+		"UsersBeyondGrowthPhase":     "users_beyond_phase",
+	}
+	// exporterMetrics are the wedsync-exporter metrics the cost alerts may read.
+	exporterMetrics = []string{
+		"wedsync_budget_utilization_ratio", "wedsync_budget_alert_threshold_ratio", "wedsync_budget_projected_spend_usd",
+		"wedsync_budget_limit_usd", "wedsync_budget_projection_confidence_ratio", "wedsync_cost_daily_usd",
+		"wedsync_cost_daily_baseline_usd", "wedsync_usage_daily", "wedsync_usage_daily_baseline",
+		"wedsync_capacity_exhaustion_eta_seconds", "wedsync_users", "wedsync_growth_phase_max_users",
+	}
+)
+
+// TestCostRulesContract: exactly the cost alerts of docs/contracts.md, each
+// with its cost_alert_type, a severity, the four annotations and no
+// scaling_action, reading only wedsync-exporter's metrics.
+func TestCostRulesContract(t *testing.T) {
+	t.Parallel()
+	for _, profile := range Profiles() {
+		rf := renderedRules(t, profile, CostRulesFile)
+		got := map[string]bool{}
+		severities := map[string]bool{}
+		for _, g := range rf.Groups {
+			for _, r := range g.Rules {
+				typ, ok := costAlerts[r.Alert]
+				if !ok {
+					t.Errorf("%s: alert %q is not a cost alert of docs/contracts.md", profile, r.Alert)
+					continue
+				}
+				got[r.Alert] = true
+				if r.Labels["cost_alert_type"] != typ || !slices.Contains([]string{"info", "warning", "critical"}, r.Labels["severity"]) {
+					t.Errorf("%s: %s labels = %v", profile, r.Alert, r.Labels)
+				}
+				if r.Alert == "CostBudgetThresholdCrossed" {
+					severities[r.Labels["severity"]] = true
+				}
+				if _, ok := r.Labels["scaling_action"]; ok {
+					t.Errorf("%s: %s carries scaling_action: it would scale", profile, r.Alert)
+				}
+				if len(r.Annotations) != 4 || r.Annotations["value"] != "{{ $value }}" || r.Annotations["summary"] == "" ||
+					r.Annotations["description"] == "" || r.Annotations["threshold"] == "" {
+					t.Errorf("%s: %s annotations = %v", profile, r.Alert, r.Annotations)
+				}
+				for _, word := range strings.FieldsFunc(r.Expr, func(c rune) bool {
+					return !(c == '_' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9')
+				}) {
+					if strings.HasPrefix(word, "wedsync_") && !slices.Contains(exporterMetrics, word) {
+						t.Errorf("%s: %s reads %s, not a metric of wedsync-exporter's contract", profile, r.Alert, word)
+					}
+				}
+			}
+		}
+		for a := range costAlerts {
+			if !got[a] {
+				t.Errorf("%s: cost alert %s missing", profile, a)
+			}
+		}
+		if len(severities) != 3 {
+			t.Errorf("%s: budget crossings have severities %v, want info, warning and critical", profile, severities)
 		}
 	}
 }

@@ -63,6 +63,53 @@ type Profile struct {
 	Underutilized Alert `yaml:"underutilized"`
 
 	Alertmanager AlertmanagerTimings `yaml:"alertmanager"`
+
+	// Cost holds the thresholds of the cost and capacity alerts
+	// (cost.rules.yml), fed by wedsync-exporter.
+	Cost CostThresholds `yaml:"cost"`
+}
+
+// CostThresholds are the thresholds of the cost and capacity alerts. The
+// budget thresholds themselves are data (cost_budgets.alert_thresholds,
+// exported by wedsync-exporter); here is only how severe a crossing is.
+type CostThresholds struct {
+	// For is how long a cost condition must hold. Cost series change once
+	// a day; this only rides out an exporter restart.
+	For Duration `yaml:"for"`
+	// BudgetWarningPercent and BudgetCriticalPercent: a crossed threshold
+	// below the first is info, below the second warning, else critical.
+	BudgetWarningPercent  int `yaml:"budget_warning_percent"`
+	BudgetCriticalPercent int `yaml:"budget_critical_percent"`
+	// SpikeRatio: a day's cost above this multiple of its baseline is a
+	// spike, if it is also SpikeMinIncrease (dollars) above it.
+	SpikeRatio       float64 `yaml:"spike_ratio"`
+	SpikeMinIncrease float64 `yaml:"spike_min_increase"`
+	// UsageSpikeRatio: a day's usage above this multiple of its baseline.
+	UsageSpikeRatio float64 `yaml:"usage_spike_ratio"`
+	// ProjectionMinConfidence: a projected overrun alerts only when the
+	// projection is at least this confident (0…1).
+	ProjectionMinConfidence float64 `yaml:"projection_min_confidence"`
+	// ExhaustionWithin: alert when a capacity resource runs out sooner.
+	ExhaustionWithin Duration `yaml:"exhaustion_within"`
+	// UsersBeyondPhaseFor: how long the user count must exceed the phase's
+	// maximum (counts move both ways around a boundary).
+	UsersBeyondPhaseFor Duration `yaml:"users_beyond_phase_for"`
+	// Alertmanager timings of the cost routes: people do not want a
+	// reminder every quarter of an hour.
+	Alertmanager AlertmanagerTimings `yaml:"alertmanager"`
+}
+
+// BudgetBand is the range of thresholds, in percent of the limit, alerted
+// at one severity.
+type BudgetBand struct {
+	Severity     string
+	Lower, Upper int // Upper 0: unbounded
+}
+
+// BudgetBands lists the severities of budget crossings by threshold.
+func (c CostThresholds) BudgetBands() []BudgetBand {
+	w, cr := c.BudgetWarningPercent, c.BudgetCriticalPercent
+	return []BudgetBand{{"info", 0, w}, {"warning", w, cr}, {"critical", cr, 0}}
 }
 
 // Alert is a ratio threshold (0,1] and how long it must hold.
@@ -98,6 +145,19 @@ const (
 	defaultGroupWait          = Duration(30e9)
 	defaultGroupInterval      = Duration(300e9)
 	defaultRepeatInterval     = Duration(4 * 3600e9)
+
+	defaultCostFor                 = Duration(300e9)
+	defaultBudgetWarningPercent    = 75
+	defaultBudgetCriticalPercent   = 100
+	defaultSpikeRatio              = 1.5 // the spec: more than 50 % over the baseline
+	defaultSpikeMinIncrease        = 1.0
+	defaultUsageSpikeRatio         = 2.0 // the spec: usage doubles
+	defaultProjectionMinConfidence = 0.5
+	defaultExhaustionWithin        = Duration(7 * 24 * 3600e9) // the spec: within 7 days
+	defaultUsersBeyondPhaseFor     = Duration(900e9)
+	defaultCostGroupWait           = Duration(60e9)
+	defaultCostGroupInterval       = Duration(600e9)
+	defaultCostRepeatInterval      = Duration(12 * 3600e9)
 )
 
 // LoadThresholds decodes a thresholds file strictly (unknown fields are
@@ -188,15 +248,47 @@ func (p *Profile) applyDefaults() {
 			l.FireWithin = defaultFireWithin
 		}
 	}
-	a := &p.Alertmanager
+	p.Alertmanager.applyDefaults(defaultGroupWait, defaultGroupInterval, defaultRepeatInterval)
+	c := &p.Cost
+	if c.For == 0 {
+		c.For = defaultCostFor
+	}
+	if c.BudgetWarningPercent == 0 {
+		c.BudgetWarningPercent = defaultBudgetWarningPercent
+	}
+	if c.BudgetCriticalPercent == 0 {
+		c.BudgetCriticalPercent = defaultBudgetCriticalPercent
+	}
+	if c.SpikeRatio == 0 {
+		c.SpikeRatio = defaultSpikeRatio
+	}
+	if c.SpikeMinIncrease == 0 {
+		c.SpikeMinIncrease = defaultSpikeMinIncrease
+	}
+	if c.UsageSpikeRatio == 0 {
+		c.UsageSpikeRatio = defaultUsageSpikeRatio
+	}
+	if c.ProjectionMinConfidence == 0 {
+		c.ProjectionMinConfidence = defaultProjectionMinConfidence
+	}
+	if c.ExhaustionWithin == 0 {
+		c.ExhaustionWithin = defaultExhaustionWithin
+	}
+	if c.UsersBeyondPhaseFor == 0 {
+		c.UsersBeyondPhaseFor = defaultUsersBeyondPhaseFor
+	}
+	c.Alertmanager.applyDefaults(defaultCostGroupWait, defaultCostGroupInterval, defaultCostRepeatInterval)
+}
+
+func (a *AlertmanagerTimings) applyDefaults(wait, interval, repeat Duration) {
 	if a.GroupWait == 0 {
-		a.GroupWait = defaultGroupWait
+		a.GroupWait = wait
 	}
 	if a.GroupInterval == 0 {
-		a.GroupInterval = defaultGroupInterval
+		a.GroupInterval = interval
 	}
 	if a.RepeatInterval == 0 {
-		a.RepeatInterval = defaultRepeatInterval
+		a.RepeatInterval = repeat
 	}
 }
 

@@ -330,3 +330,32 @@ func TestLongWindowMinSamples(t *testing.T) {
 		}
 	}
 }
+
+func TestCostThresholdsRejects(t *testing.T) {
+	t.Parallel()
+	y := edit(t, "    underutilized: {threshold: 0.3, for: 1h}\n",
+		"    underutilized: {threshold: 0.3, for: 1h}\n    cost: {budget_warning_percent: 90, budget_critical_percent: 80, spike_ratio: 0.5, usage_spike_ratio: 1,"+
+			" projection_min_confidence: 1.5, exhaustion_within: -1d, spike_min_increase: -1, alertmanager: {group_interval: 1h, repeat_interval: 1m}}\n")
+	_, err := ParseThresholds([]byte(y))
+	want := "invalid thresholds:\n" +
+		"  profiles.production.cost.budget_critical_percent: must be budget_warning_percent (90)…1000, got 80\n" +
+		"  profiles.production.cost.spike_ratio: must be a finite number above 1, got 0.5\n" +
+		"  profiles.production.cost.spike_min_increase: must be a finite number ≥ 0, got -1\n" +
+		"  profiles.production.cost.usage_spike_ratio: must be a finite number above 1, got 1\n" +
+		"  profiles.production.cost.projection_min_confidence: must be in [0,1], got 1.5\n" +
+		"  profiles.production.cost.exhaustion_within: must be positive, got -1d\n" +
+		"  profiles.production.cost.alertmanager.repeat_interval: must not be shorter than group_interval (1h), got 1m"
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+	// Left out, the cost block takes the spec's thresholds.
+	th, err := ParseThresholds([]byte(validThresholds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := th.Profiles["demo"].Cost
+	if c.SpikeRatio != 1.5 || c.UsageSpikeRatio != 2 || c.ExhaustionWithin.String() != "1w" || c.BudgetWarningPercent != 75 ||
+		c.BudgetCriticalPercent != 100 || c.Alertmanager.RepeatInterval.String() != "12h" {
+		t.Errorf("cost defaults: %+v", c)
+	}
+}

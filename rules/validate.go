@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -83,6 +84,32 @@ func (p *Profile) validate(path string, ps *problems) {
 	}
 
 	p.Alertmanager.validate(path+".alertmanager", ps)
+	p.Cost.validate(path+".cost", ps)
+}
+
+func (c CostThresholds) validate(path string, ps *problems) {
+	nonNegative(ps, path+".for", c.For)
+	if c.BudgetWarningPercent < 1 || c.BudgetWarningPercent > 1000 {
+		ps.add(path+".budget_warning_percent", "must be 1…1000, got %d", c.BudgetWarningPercent)
+	}
+	if c.BudgetCriticalPercent < c.BudgetWarningPercent || c.BudgetCriticalPercent > 1000 {
+		ps.add(path+".budget_critical_percent", "must be budget_warning_percent (%d)…1000, got %d", c.BudgetWarningPercent, c.BudgetCriticalPercent)
+	}
+	if !(c.SpikeRatio > 1) || math.IsInf(c.SpikeRatio, 0) {
+		ps.add(path+".spike_ratio", "must be a finite number above 1, got %s", formatFloat(c.SpikeRatio))
+	}
+	if !(c.SpikeMinIncrease >= 0) || math.IsInf(c.SpikeMinIncrease, 0) {
+		ps.add(path+".spike_min_increase", "must be a finite number ≥ 0, got %s", formatFloat(c.SpikeMinIncrease))
+	}
+	if !(c.UsageSpikeRatio > 1) || math.IsInf(c.UsageSpikeRatio, 0) {
+		ps.add(path+".usage_spike_ratio", "must be a finite number above 1, got %s", formatFloat(c.UsageSpikeRatio))
+	}
+	if !(c.ProjectionMinConfidence >= 0 && c.ProjectionMinConfidence <= 1) {
+		ps.add(path+".projection_min_confidence", "must be in [0,1], got %s", formatFloat(c.ProjectionMinConfidence))
+	}
+	positive(ps, path+".exhaustion_within", c.ExhaustionWithin)
+	nonNegative(ps, path+".users_beyond_phase_for", c.UsersBeyondPhaseFor)
+	c.Alertmanager.validate(path+".alertmanager", ps)
 }
 
 // validate reports whether the threshold itself is usable for comparisons.

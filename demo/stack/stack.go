@@ -184,7 +184,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	promDir := mkdir(filepath.Join(dir, "prometheus"))
 	s.Prometheus, err = devstack.StartPrometheus(ctx, devstack.ServerOptions{Port: promPort, Dir: promDir,
 		Config: []byte(fmt.Sprintf(prometheusConfig, strings.Join(amTargets, ", "), hostPort(fleetPort), hostPort(autoscalerPort), hostPort(promPort))),
-		Files:  map[string][]byte{"rules/recording.rules.yml": files["recording.rules.yml"], "rules/alerting.rules.yml": files["alerting.rules.yml"]},
+		Files: map[string][]byte{"rules/recording.rules.yml": files["recording.rules.yml"], "rules/alerting.rules.yml": files["alerting.rules.yml"],
+			"rules/cost.rules.yml": files["cost.rules.yml"]},
 		// 13 months: the spec keeps 12, and a month of slack keeps
 		// year-over-year panels whole.
 		Args: []string{"--storage.tsdb.retention.time=395d"}})
@@ -222,6 +223,7 @@ global:
 rule_files:
   - rules/recording.rules.yml
   - rules/alerting.rules.yml
+  - rules/cost.rules.yml
 alerting:
   alertmanagers:
     - static_configs:

@@ -1,0 +1,5 @@
+package collector
+
+import dto "github.com/prometheus/client_model/go"
+
+type dtoMetric struct{ Metric dto.Metric }
