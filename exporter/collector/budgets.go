@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shopspring/decimal"
 
+	"github.com/wedsync/scaling/core/projection"
 	"github.com/wedsync/scaling/core/store"
 )
 
@@ -57,16 +58,16 @@ func (b Budgets) Update(ctx context.Context, now time.Time, ch chan<- prometheus
 			ch <- gauge(budgetThreshDesc, decimal.New(int64(t), -2), bg.Name, strconv.Itoa(t))
 		}
 		days, err := b.Store.DailyCosts(ctx, store.CostFilter{Service: bg.Service, Team: bg.Team, Feature: bg.Feature, Currency: bg.Currency},
-			historyStart(last, b.History), last)
+			projection.HistoryStart(last, b.History), last)
 		if err != nil {
 			return fmt.Errorf("budget %s: %w", bg.Name, err)
 		}
-		pr, err := project(days, last, b.History, b.Season)
+		pr, err := projection.Project(days, last, b.History, b.Season)
 		if err != nil {
 			return fmt.Errorf("budget %s: %w", bg.Name, err)
 		}
-		ch <- gauge(budgetProjDesc, pr.total(bg.Period), bg.Name)
-		ch <- gaugeF(budgetProjConfDsc, pr.confidence, bg.Name)
+		ch <- gauge(budgetProjDesc, pr.Total(bg.Period), bg.Name)
+		ch <- gaugeF(budgetProjConfDsc, pr.Confidence, bg.Name)
 	}
 	return nil
 }
