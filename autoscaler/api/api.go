@@ -61,6 +61,7 @@ type Config struct {
 	Recommendations Recommendations
 	LoadTestStore   LoadTestStore
 	LoadTests       LoadTests
+	Costs           Costs
 	Prometheus      Querier // may be nil: metrics routes then answer 503
 	Logger          *slog.Logger
 	// MaxBody bounds request bodies (default 64 KiB).

@@ -155,7 +155,7 @@ services:
 	ctx, cancel := context.WithCancel(context.Background())
 	runner := loadrun.New(ctx, &record.Recorder{Store: st, Logger: logger}, scenario.DefaultLimits, logger)
 	t.Cleanup(func() { cancel(); runner.Wait() })
-	srv := adminapi.New(adminapi.Config{Store: st, Scaler: f.sc, Growth: f.sc, Recommendations: st, LoadTestStore: st, LoadTests: runner,
+	srv := adminapi.New(adminapi.Config{Store: st, Scaler: f.sc, Growth: f.sc, Recommendations: st, LoadTestStore: st, LoadTests: runner, Costs: st,
 		Prometheus: promv1.NewAPI(c), Logger: logger})
 	f.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(f.srv.Close)

@@ -29,6 +29,13 @@ func (s *Server) table() []route {
 		{method: http.MethodPost, pattern: "/api/admin/growth/transition", role: admin, acting: true, handle: s.transition},
 		{method: http.MethodPut, pattern: "/api/admin/growth/configuration", role: admin, acting: true, handle: s.configuration},
 
+		{method: http.MethodGet, pattern: "/api/admin/costs/current", role: viewer, handle: s.currentCosts},
+		{method: http.MethodGet, pattern: "/api/admin/costs/trends", role: viewer, handle: s.costTrends},
+		{method: http.MethodGet, pattern: "/api/admin/costs/projections", role: viewer, handle: s.costProjections},
+		{method: http.MethodPost, pattern: "/api/admin/costs/budgets", role: admin, acting: true, handle: s.createBudget},
+		{method: http.MethodPut, pattern: "/api/admin/costs/budgets/{id}", role: admin, acting: true, handle: s.updateBudget},
+		{method: http.MethodGet, pattern: "/api/admin/costs/alerts", role: viewer, handle: s.costAlerts},
+
 		{method: http.MethodGet, pattern: "/api/admin/optimization/recommendations", role: viewer, handle: s.listRecommendations},
 		{method: http.MethodPost, pattern: "/api/admin/optimization/recommendations/{id}/approve", role: operator, acting: true, handle: s.approveRecommendation},
 		{method: http.MethodPost, pattern: "/api/admin/optimization/recommendations/{id}/implement", role: operator, acting: true, handle: s.implementRecommendation},

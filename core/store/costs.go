@@ -460,13 +460,7 @@ func scanBudget(row pgx.Row) (Budget, error) {
 // UpsertBudget creates or updates the budget of that name. Zero-valued
 // Period, Currency and AlertThresholds take the schema's defaults.
 func (s *Store) UpsertBudget(ctx context.Context, b Budget) (Budget, error) {
-	thresholds := make([]int32, len(b.AlertThresholds))
-	for i, t := range b.AlertThresholds {
-		thresholds[i] = int32(t)
-	}
-	if len(thresholds) == 0 {
-		thresholds = []int32{50, 75, 90, 100}
-	}
+	thresholds := budgetThresholds(b.AlertThresholds)
 	if b.Period == "" {
 		b.Period = "monthly"
 	}

@@ -105,7 +105,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	runner := loadrun.New(loopCtx, rc, scenario.DefaultLimits, logger)
-	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Growth: sc, Recommendations: st, LoadTestStore: st, LoadTests: runner,
+	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Growth: sc, Recommendations: st, LoadTestStore: st, LoadTests: runner, Costs: st,
 		Prometheus: promv1.NewAPI(promClient), Logger: logger})
 
 	mux := http.NewServeMux()

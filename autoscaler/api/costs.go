@@ -1,0 +1,345 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/wedsync/scaling/core/projection"
+	"github.com/wedsync/scaling/core/store"
+)
+
+// Costs is the store's part the cost routes read and write. Money stays
+// decimal end to end and leaves as strings.
+type Costs interface {
+	CostLines(ctx context.Context, day, asOf time.Time, baselineDays int, currency string) ([]store.CostLine, error)
+	DailyCosts(ctx context.Context, f store.CostFilter, from, to time.Time) ([]store.DailyCost, error)
+	DailyCostsByService(ctx context.Context, f store.CostFilter, from, to time.Time) (map[string][]store.DailyCost, error)
+	ListBudgets(ctx context.Context, activeOnly bool) ([]store.Budget, error)
+	CreateBudget(ctx context.Context, b store.Budget, createdBy string) (store.Budget, error)
+	UpdateBudget(ctx context.Context, id string, u store.BudgetUpdate) (store.Budget, error)
+	ListCostAlerts(ctx context.Context, f store.CostAlertFilter) ([]store.CostAlert, error)
+}
+
+// projectionHistory and season: the exporter's defaults, so both show the
+// same projections.
+const (
+	projectionHistory = 120
+	projectionSeason  = 7
+)
+
+func day(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+type serviceCost struct {
+	Service     string `json:"service"`
+	MonthToDate string `json:"month_to_date"`
+	Yesterday   string `json:"yesterday"`
+	Baseline    string `json:"baseline_daily"`
+}
+
+type budgetView struct {
+	ID              string   `json:"id"`
+	Name            string   `json:"budget_name"`
+	Service         string   `json:"service_name,omitempty"`
+	Team            string   `json:"team,omitempty"`
+	Feature         string   `json:"feature,omitempty"`
+	Period          string   `json:"period"`
+	Limit           string   `json:"budget_limit"`
+	Spend           string   `json:"current_spend"`
+	Utilization     string   `json:"utilization_percent"`
+	Currency        string   `json:"currency"`
+	AlertThresholds []int    `json:"alert_thresholds"`
+	Active          bool     `json:"is_active"`
+	Projected       *string  `json:"projected_spend,omitempty"`
+	Confidence      *float64 `json:"projection_confidence,omitempty"`
+}
+
+func viewBudget(b store.Budget) budgetView {
+	util := decimal.Zero
+	if b.Limit.IsPositive() {
+		util = b.Spend.Div(b.Limit).Mul(decimal.NewFromInt(100))
+	}
+	return budgetView{ID: b.ID, Name: b.Name, Service: b.Service, Team: b.Team, Feature: b.Feature, Period: b.Period,
+		Limit: b.Limit.StringFixed(2), Spend: b.Spend.StringFixed(2), Utilization: util.StringFixed(2), Currency: b.Currency,
+		AlertThresholds: b.AlertThresholds, Active: b.Active}
+}
+
+// currentCosts: yesterday and month to date per service, and every active
+// budget with its spend and projection for its period.
+func (s *Server) currentCosts(r *request) (int, any, error) {
+	now := s.cfg.Now()
+	yesterday := day(now).AddDate(0, 0, -1)
+	currency := r.URL.Query().Get("currency")
+	lines, err := s.cfg.Costs.CostLines(r.ctx, yesterday, yesterday, 7, currency)
+	if err != nil {
+		return 0, nil, err
+	}
+	type sums struct{ mtd, day, base decimal.Decimal }
+	by := map[string]*sums{}
+	total := sums{}
+	for _, l := range lines {
+		x := by[l.Service]
+		if x == nil {
+			x = &sums{}
+			by[l.Service] = x
+		}
+		x.mtd, x.day, x.base = x.mtd.Add(l.MonthToDate), x.day.Add(l.Day), x.base.Add(l.Baseline)
+		total.mtd, total.day = total.mtd.Add(l.MonthToDate), total.day.Add(l.Day)
+	}
+	services := make([]serviceCost, 0, len(by))
+	for svc, x := range by {
+		services = append(services, serviceCost{Service: svc, MonthToDate: x.mtd.StringFixed(2), Yesterday: x.day.StringFixed(2), Baseline: x.base.StringFixed(2)})
+	}
+	sort.Slice(services, func(i, j int) bool { return services[i].Service < services[j].Service })
+	budgets, err := s.cfg.Costs.ListBudgets(r.ctx, true)
+	if err != nil {
+		return 0, nil, err
+	}
+	views := make([]budgetView, len(budgets))
+	for i, b := range budgets {
+		views[i] = viewBudget(b)
+		days, err := s.cfg.Costs.DailyCosts(r.ctx, store.CostFilter{Service: b.Service, Team: b.Team, Feature: b.Feature, Currency: b.Currency},
+			projection.HistoryStart(yesterday, projectionHistory), yesterday)
+		if err != nil {
+			return 0, nil, err
+		}
+		if pr, err := projection.Project(days, yesterday, projectionHistory, projectionSeason); err == nil {
+			p := pr.Total(b.Period).StringFixed(2)
+			views[i].Projected, views[i].Confidence = &p, &pr.Confidence
+		}
+	}
+	return http.StatusOK, map[string]any{"as_of": yesterday.Format(time.DateOnly), "month_to_date": total.mtd.StringFixed(2),
+		"yesterday": total.day.StringFixed(2), "services": services, "budgets": views}, nil
+}
+
+func (s *Server) costFilter(r *request) store.CostFilter {
+	q := r.URL.Query()
+	return store.CostFilter{Service: q.Get("service"), Team: q.Get("team"), Feature: q.Get("feature"), Currency: q.Get("currency")}
+}
+
+// costTrends: daily cost summed per day, week (ISO, from Monday) or month.
+func (s *Server) costTrends(r *request) (int, any, error) {
+	from, to, err := r.timeRange(s.cfg.Now(), 90*24*time.Hour)
+	if err != nil {
+		return 0, nil, err
+	}
+	gran, err := r.oneOf("granularity", "day", "week", "month")
+	if err != nil {
+		return 0, nil, err
+	}
+	if gran == "" {
+		gran = "day"
+	}
+	days, err := s.cfg.Costs.DailyCosts(r.ctx, s.costFilter(r), day(from), day(to))
+	if err != nil {
+		return 0, nil, err
+	}
+	type point struct {
+		Date   string `json:"date"`
+		Amount string `json:"amount"`
+	}
+	var points []point
+	var cur time.Time
+	sum := decimal.Zero
+	flush := func() {
+		if !cur.IsZero() {
+			points = append(points, point{cur.Format(time.DateOnly), sum.StringFixed(2)})
+		}
+	}
+	for _, d := range days {
+		b := d.Date
+		switch gran {
+		case "week":
+			b = b.AddDate(0, 0, -((int(b.Weekday()) + 6) % 7))
+		case "month":
+			b = time.Date(b.Year(), b.Month(), 1, 0, 0, 0, 0, time.UTC)
+		}
+		if !b.Equal(cur) {
+			flush()
+			cur, sum = b, decimal.Zero
+		}
+		sum = sum.Add(d.Amount)
+	}
+	flush()
+	if points == nil {
+		points = []point{}
+	}
+	return http.StatusOK, map[string]any{"granularity": gran, "points": points}, nil
+}
+
+// costProjections: month, quarter and year per service and in total, with
+// the method chosen by back-testing and its confidence.
+func (s *Server) costProjections(r *request) (int, any, error) {
+	yesterday := day(s.cfg.Now()).AddDate(0, 0, -1)
+	by, err := s.cfg.Costs.DailyCostsByService(r.ctx, s.costFilter(r), projection.HistoryStart(yesterday, projectionHistory), yesterday)
+	if err != nil {
+		return 0, nil, err
+	}
+	type svcProj struct {
+		Service    string            `json:"service"`
+		Method     string            `json:"method"`
+		Confidence float64           `json:"confidence"`
+		Projected  map[string]string `json:"projected"`
+		Error      string            `json:"error,omitempty"`
+	}
+	totals := map[string]decimal.Decimal{}
+	out := []svcProj{}
+	for _, svc := range sortedKeys(by) {
+		p := svcProj{Service: svc, Projected: map[string]string{}}
+		pr, err := projection.Project(by[svc], yesterday, projectionHistory, projectionSeason)
+		if err != nil {
+			p.Error = err.Error() // too little history for this one; the others stand
+			out = append(out, p)
+			continue
+		}
+		p.Method, p.Confidence = pr.Method, pr.Confidence
+		for _, h := range projection.Horizons {
+			t := pr.Total(h.Period)
+			p.Projected[h.Label] = t.StringFixed(2)
+			totals[h.Label] = totals[h.Label].Add(t)
+		}
+		out = append(out, p)
+	}
+	total := map[string]string{}
+	for k, v := range totals {
+		total[k] = v.StringFixed(2)
+	}
+	return http.StatusOK, map[string]any{"as_of": yesterday.Format(time.DateOnly), "services": out, "total": total}, nil
+}
+
+type budgetRequest struct {
+	Name            string  `json:"budget_name"`
+	Service         string  `json:"service_name"`
+	Team            string  `json:"team"`
+	Feature         string  `json:"feature"`
+	Period          *string `json:"period"`
+	Limit           *string `json:"budget_limit"`
+	Currency        string  `json:"currency"`
+	AlertThresholds []int   `json:"alert_thresholds"`
+	Active          *bool   `json:"is_active"`
+}
+
+func (req budgetRequest) validate(create bool) (decimal.Decimal, error) {
+	var limit decimal.Decimal
+	if req.Limit != nil {
+		d, err := decimal.NewFromString(*req.Limit)
+		if err != nil || !d.IsPositive() {
+			return limit, errBadRequest("budget_limit", "budget_limit: %q is not a positive decimal (e.g. \"1500.00\")", *req.Limit)
+		}
+		limit = d
+	} else if create {
+		return limit, errBadRequest("budget_limit", "budget_limit: required")
+	}
+	if req.Period != nil && *req.Period != "monthly" && *req.Period != "quarterly" && *req.Period != "yearly" {
+		return limit, errBadRequest("period", "period: %q is not monthly, quarterly or yearly", *req.Period)
+	}
+	for _, t := range req.AlertThresholds {
+		if t <= 0 || t > 1000 {
+			return limit, errBadRequest("alert_thresholds", "alert_thresholds: %d is not a percentage from 1 to 1000", t)
+		}
+	}
+	if create && req.Name == "" {
+		return limit, errBadRequest("budget_name", "budget_name: required")
+	}
+	return limit, nil
+}
+
+func (s *Server) createBudget(r *request) (int, any, error) {
+	var req budgetRequest
+	if err := r.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	limit, err := req.validate(true)
+	if err != nil {
+		return 0, nil, err
+	}
+	b := store.Budget{Name: req.Name, Service: req.Service, Team: req.Team, Feature: req.Feature, Limit: limit,
+		Currency: req.Currency, AlertThresholds: req.AlertThresholds}
+	if req.Period != nil {
+		b.Period = *req.Period
+	}
+	out, err := s.cfg.Costs.CreateBudget(r.ctx, b, r.actor.Name)
+	if errors.Is(err, store.ErrInvalid) {
+		return 0, nil, errBadRequest("", "budget: %v", err)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	r.resourceID = out.ID
+	return http.StatusCreated, viewBudget(out), nil
+}
+
+func (s *Server) updateBudget(r *request) (int, any, error) {
+	id := r.PathValue("id")
+	r.resourceID = id
+	if !isUUID(id) {
+		return 0, nil, errNotFound("budget %s: not found", id)
+	}
+	var req budgetRequest
+	if err := r.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	if req.Name != "" || req.Service != "" || req.Team != "" || req.Feature != "" || req.Currency != "" {
+		return 0, nil, errBadRequest("", "budget_name, service_name, team, feature and currency define a budget; create another instead")
+	}
+	limit, err := req.validate(false)
+	if err != nil {
+		return 0, nil, err
+	}
+	u := store.BudgetUpdate{Period: req.Period, AlertThresholds: req.AlertThresholds, Active: req.Active}
+	if req.Limit != nil {
+		u.Limit = &limit
+	}
+	out, err := s.cfg.Costs.UpdateBudget(r.ctx, id, u)
+	if errors.Is(err, store.ErrInvalid) {
+		return 0, nil, errBadRequest("", "budget: %v", err)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, viewBudget(out), nil
+}
+
+func (s *Server) costAlerts(r *request) (int, any, error) {
+	from, to, err := r.timeRange(s.cfg.Now(), 30*24*time.Hour)
+	if err != nil {
+		return 0, nil, err
+	}
+	limit, err := r.limit(100, 1000)
+	if err != nil {
+		return 0, nil, err
+	}
+	status, err := r.oneOf("status", "firing", "resolved")
+	if err != nil {
+		return 0, nil, err
+	}
+	typ, err := r.oneOf("alert_type", "budget_threshold", "cost_spike", "usage_spike", "projected_overrun", "capacity_exhaustion", "users_beyond_phase", "slo_over_budget")
+	if err != nil {
+		return 0, nil, err
+	}
+	alerts, err := s.cfg.Costs.ListCostAlerts(r.ctx, store.CostAlertFilter{Type: typ, Status: status, Service: r.URL.Query().Get("service"),
+		From: from, To: to, Limit: limit})
+	if err != nil {
+		return 0, nil, err
+	}
+	if alerts == nil {
+		alerts = []store.CostAlert{}
+	}
+	return http.StatusOK, page[store.CostAlert]{Items: alerts}, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

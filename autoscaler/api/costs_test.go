@@ -1,0 +1,79 @@
+package api_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wedsync/scaling/core/store"
+)
+
+func TestCostRoutes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	if err := f.st.SeedSyntheticCosts(ctx, []string{"openai", "vercel"}, []string{"api"}, today.AddDate(0, 0, -200), today); err != nil {
+		t.Fatal(err)
+	}
+	// Budgets: bad input, then one that exists, then edits.
+	bad := []struct {
+		method, path, body string
+		status             int
+		field, msg         string
+	}{
+		{"POST", "/api/admin/costs/budgets", `{"budget_name": "x"}`, 400, "budget_limit", "required"},
+		{"POST", "/api/admin/costs/budgets", `{"budget_name": "x", "budget_limit": "-5"}`, 400, "budget_limit", "not a positive decimal"},
+		{"POST", "/api/admin/costs/budgets", `{"budget_name": "x", "budget_limit": 1500}`, 400, "budget_limit", "got a JSON number"},
+		{"POST", "/api/admin/costs/budgets", `{"budget_name": "x", "budget_limit": "10", "period": "daily"}`, 400, "period", "not monthly, quarterly or yearly"},
+		{"POST", "/api/admin/costs/budgets", `{"budget_name": "x", "budget_limit": "10", "alert_thresholds": [0]}`, 400, "alert_thresholds", "not a percentage"},
+		{"POST", "/api/admin/costs/budgets", `{"budget_limit": "10"}`, 400, "budget_name", "required"},
+		{"PUT", "/api/admin/costs/budgets/00000000-0000-0000-0000-000000000000", `{"budget_limit": "10"}`, 404, "", "not found"},
+		{"GET", "/api/admin/costs/trends?granularity=hour", ``, 400, "granularity", "not one of"},
+		{"GET", "/api/admin/costs/alerts?alert_type=weather", ``, 400, "alert_type", "not one of"},
+	}
+	for _, tc := range bad {
+		r := f.do(store.RoleAdmin, tc.method, tc.path, tc.body)
+		if r.status != tc.status || r.errField("field") != tc.field || !strings.Contains(r.errField("message"), tc.msg) {
+			t.Errorf("%s %s %s: %d %s", tc.method, tc.path, tc.body, r.status, r.raw)
+		}
+	}
+	if r := f.do(store.RoleOperator, "POST", "/api/admin/costs/budgets", `{"budget_name": "o", "budget_limit": "10"}`); r.status != 403 {
+		t.Fatalf("operator creates a budget: %d", r.status)
+	}
+	b := f.do(store.RoleAdmin, "POST", "/api/admin/costs/budgets", `{"budget_name": "openai-monthly", "service_name": "openai", "budget_limit": "1500.00"}`)
+	if b.status != 201 || b.body["budget_limit"] != "1500.00" {
+		t.Fatalf("create: %d %s", b.status, b.raw)
+	}
+	if r := f.do(store.RoleAdmin, "POST", "/api/admin/costs/budgets", `{"budget_name": "openai-monthly", "budget_limit": "9"}`); r.status != 409 || r.errField("state") != "exists" {
+		t.Fatalf("create twice: %d %s", r.status, r.raw)
+	}
+	if r := f.do(store.RoleAdmin, "PUT", "/api/admin/costs/budgets/"+b.body["id"].(string), `{"budget_limit": "1800.00", "alert_thresholds": [80, 100]}`); r.status != 200 || r.body["budget_limit"] != "1800.00" {
+		t.Fatalf("update: %d %s", r.status, r.raw)
+	}
+	if r := f.do(store.RoleAdmin, "PUT", "/api/admin/costs/budgets/"+b.body["id"].(string), `{"service_name": "x"}`); r.status != 400 {
+		t.Fatalf("changing what defines a budget: %d %s", r.status, r.raw)
+	}
+
+	cur := f.do(store.RoleViewer, "GET", "/api/admin/costs/current", "")
+	if cur.status != 200 || len(cur.body["services"].([]any)) != 2 || len(cur.body["budgets"].([]any)) != 1 {
+		t.Fatalf("current: %d %s", cur.status, cur.raw)
+	}
+	bv := cur.body["budgets"].([]any)[0].(map[string]any)
+	if bv["projected_spend"] == nil || !strings.Contains(bv["projected_spend"].(string), ".") {
+		t.Fatalf("budget without projection: %v", bv)
+	}
+	tr := f.do(store.RoleViewer, "GET", "/api/admin/costs/trends?granularity=month&service=openai&from="+today.AddDate(0, -2, 0).Format(time.RFC3339), "")
+	if tr.status != 200 || len(tr.body["points"].([]any)) < 2 || len(tr.body["points"].([]any)) > 3 {
+		t.Fatalf("trends: %d %s", tr.status, tr.raw)
+	}
+	pj := f.do(store.RoleViewer, "GET", "/api/admin/costs/projections", "")
+	svcs := pj.body["services"].([]any)
+	if pj.status != 200 || len(svcs) != 2 || svcs[0].(map[string]any)["projected"].(map[string]any)["year"] == nil {
+		t.Fatalf("projections: %d %s", pj.status, pj.raw)
+	}
+	if r := f.do(store.RoleViewer, "GET", "/api/admin/costs/alerts", ""); r.status != 200 {
+		t.Fatalf("alerts: %d %s", r.status, r.raw)
+	}
+}
