@@ -47,6 +47,7 @@ type Scaler interface {
 	Known(service string) bool
 	Services() []string
 	Trigger(ctx context.Context, service string, t scaler.Trigger) (store.Event, error)
+	MaxReplicas(service string) (int, bool)
 	Rollback(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error)
 }
 
@@ -62,6 +63,9 @@ type Config struct {
 	LoadTestStore   LoadTestStore
 	LoadTests       LoadTests
 	Costs           Costs
+	Planner         Planner
+	Plans           Plans
+	Measurements    Measurements
 	Prometheus      Querier // may be nil: metrics routes then answer 503
 	Logger          *slog.Logger
 	// MaxBody bounds request bodies (default 64 KiB).

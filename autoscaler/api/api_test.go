@@ -19,6 +19,7 @@ import (
 
 	"github.com/wedsync/scaling/autoscaler/actuator"
 	adminapi "github.com/wedsync/scaling/autoscaler/api"
+	"github.com/wedsync/scaling/autoscaler/capacity"
 	"github.com/wedsync/scaling/autoscaler/loadrun"
 	"github.com/wedsync/scaling/autoscaler/observe"
 	"github.com/wedsync/scaling/autoscaler/policy"
@@ -156,6 +157,7 @@ services:
 	runner := loadrun.New(ctx, &record.Recorder{Store: st, Logger: logger}, scenario.DefaultLimits, logger)
 	t.Cleanup(func() { cancel(); runner.Wait() })
 	srv := adminapi.New(adminapi.Config{Store: st, Scaler: f.sc, Growth: f.sc, Recommendations: st, LoadTestStore: st, LoadTests: runner, Costs: st,
+		Planner: &capacity.Planner{Prom: promv1.NewAPI(c), Store: st, Policy: pol}, Plans: st, Measurements: st,
 		Prometheus: promv1.NewAPI(c), Logger: logger})
 	f.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(f.srv.Close)

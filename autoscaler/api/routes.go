@@ -13,6 +13,8 @@ func (s *Server) table() []route {
 	return []route{
 		{method: http.MethodGet, pattern: "/api/admin/scaling/metrics", role: viewer, handle: s.scalingMetrics},
 		{method: http.MethodGet, pattern: "/api/admin/scaling/metrics/history", role: viewer, handle: s.metricsHistory},
+		{method: http.MethodPost, pattern: "/api/admin/scaling/metrics/custom", role: operator, acting: true, handle: s.customMetric},
+		{method: http.MethodGet, pattern: "/api/admin/scaling/capacity", role: viewer, handle: s.scalingCapacity},
 		{method: http.MethodGet, pattern: "/api/admin/scaling/health", role: viewer, handle: s.health},
 		{method: http.MethodPost, pattern: "/api/admin/scaling/trigger/{service}", role: operator, acting: true, handle: s.trigger},
 		{method: http.MethodGet, pattern: "/api/admin/scaling/events", role: viewer, handle: s.listEvents},
@@ -28,6 +30,11 @@ func (s *Server) table() []route {
 		{method: http.MethodGet, pattern: "/api/admin/growth/current-phase", role: viewer, handle: s.currentPhase},
 		{method: http.MethodPost, pattern: "/api/admin/growth/transition", role: admin, acting: true, handle: s.transition},
 		{method: http.MethodPut, pattern: "/api/admin/growth/configuration", role: admin, acting: true, handle: s.configuration},
+		{method: http.MethodGet, pattern: "/api/admin/growth/projections", role: viewer, handle: s.growthProjections},
+
+		{method: http.MethodGet, pattern: "/api/admin/capacity/forecast", role: viewer, handle: s.capacityForecast},
+		{method: http.MethodPost, pattern: "/api/admin/capacity/plan", role: operator, acting: true, handle: s.capacityPlan},
+		{method: http.MethodGet, pattern: "/api/admin/capacity/recommendations", role: viewer, handle: s.capacityRecommendations},
 
 		{method: http.MethodGet, pattern: "/api/admin/costs/current", role: viewer, handle: s.currentCosts},
 		{method: http.MethodGet, pattern: "/api/admin/costs/trends", role: viewer, handle: s.costTrends},

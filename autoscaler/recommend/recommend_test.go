@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -128,25 +126,11 @@ func TestGenerateFromRealHistory(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Minute)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "history.om")
-	os.WriteFile(in, []byte(history(t, now)), 0o644)
-	promDir, err := devstack.TempDir("wedsync-prometheus-")
+	prom, err := devstack.StartPrometheusWithHistory(ctx, history(t, now), devstack.ServerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Fatal("promtool not found: run `make deps`")
-	}
-	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", in, filepath.Join(promDir, "data")).CombinedOutput(); err != nil {
-		t.Fatalf("backfill: %v\n%s", err, out)
-	}
-	prom, err := devstack.StartPrometheus(ctx, devstack.ServerOptions{Dir: promDir, Config: []byte("global: {scrape_interval: 15s}\n")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { prom.Close(); os.RemoveAll(promDir) }()
+	defer prom.Close()
 	c, _ := api.NewClient(api.Config{Address: prom.URL()})
 	p, err := policy.Parse([]byte(pol))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wedsync/scaling/autoscaler/actuator"
 	"github.com/wedsync/scaling/autoscaler/decision"
+	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/core/store"
 )
 
@@ -123,4 +124,14 @@ func (s *Scaler) Current(ctx context.Context, name string) (actuator.State, int,
 		return actuator.State{}, 0, fmt.Errorf("service %q: %w", name, store.ErrNotFound)
 	}
 	return s.current(ctx, name, p, s.cfg.Actuators[name])
+}
+
+// MaxReplicas is a horizontal service's maximum with the bounds in force.
+func (s *Scaler) MaxReplicas(name string) (int, bool) {
+	p := s.effective(name)
+	if p == nil || p.Mode != policy.Horizontal {
+		return 0, false
+	}
+	_, hi := p.Bounds()
+	return hi, true
 }

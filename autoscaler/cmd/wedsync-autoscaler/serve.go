@@ -23,6 +23,7 @@ import (
 	"github.com/wedsync/scaling/autoscaler/actuator"
 	"github.com/wedsync/scaling/autoscaler/alerting"
 	adminapi "github.com/wedsync/scaling/autoscaler/api"
+	"github.com/wedsync/scaling/autoscaler/capacity"
 	"github.com/wedsync/scaling/autoscaler/loadrun"
 	"github.com/wedsync/scaling/autoscaler/observe"
 	"github.com/wedsync/scaling/autoscaler/policy"
@@ -106,6 +107,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	runner := loadrun.New(loopCtx, rc, scenario.DefaultLimits, logger)
 	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Growth: sc, Recommendations: st, LoadTestStore: st, LoadTests: runner, Costs: st,
+		Planner: &capacity.Planner{Prom: promv1.NewAPI(promClient), Store: st, Policy: pol}, Plans: st, Measurements: st,
 		Prometheus: promv1.NewAPI(promClient), Logger: logger})
 
 	mux := http.NewServeMux()
