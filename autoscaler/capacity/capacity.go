@@ -51,9 +51,9 @@ type Point struct {
 
 // Forecast is one resource's outlook.
 type Forecast struct {
-	Resource string `json:"resource"` // users, database_connections, database_storage, bandwidth, replicas
-	Service  string `json:"service,omitempty"`
-	Unit     string `json:"unit,omitempty"`
+	Resource string  `json:"resource"` // users, database_connections, database_storage, bandwidth, replicas
+	Service  string  `json:"service,omitempty"`
+	Unit     string  `json:"unit,omitempty"`
 	Current  float64 `json:"current"`
 	Limit    float64 `json:"limit,omitempty"`
 	// Exhaustion is the day usage reaches the limit, when within the
