@@ -63,7 +63,9 @@ type Config struct {
 	Observer  Observer
 	Actuators map[string]actuator.Actuator
 	Alerter   Alerter // optional
-	DryRun    bool
+	// Budgets, when set, make scale-ups budget-aware (see overBudget).
+	Budgets BudgetStore
+	DryRun  bool
 	Logger    *slog.Logger
 	Metrics   *Metrics
 	// SettlePoll is how often the actuator is read while an action settles.
@@ -277,6 +279,9 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	d := store.Decision{Service: name, Outcome: string(out.Outcome), Action: action, Current: mustJSON(cur),
 		Desired: mustJSON(s.state(p, out.Target)), Inputs: inputs, Reason: out.Reason}
 
+	overBudgets := s.budgetCheck(ctx, p, name, level, &out, slo)
+	res.Output = out
+	d.Outcome, d.Reason, d.Desired = string(out.Outcome), out.Reason, mustJSON(s.state(p, out.Target))
 	if out.Outcome != decision.Scale {
 		s.record(ctx, d)
 		return res
@@ -291,6 +296,9 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	}
 	if out.OverCeiling {
 		reasons += " (over the monthly cost ceiling: SLO breached)"
+	}
+	if len(overBudgets) > 0 {
+		reasons += " (over budget: SLO breached)"
 	}
 	ev, err := s.cfg.Store.BeginEvent(ctx, store.NewEvent{
 		Type: direction(level, out.Target), Service: name, TriggerReason: reasons, TriggerMetrics: inputs,
@@ -312,12 +320,16 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	res.Event = &ev
 	s.cfg.Logger.Info("scaling", "service", name, "event_id", ev.ID, "type", ev.Type, "from", cur.String(), "to", target.String(), "reason", out.Reason)
 	s.start(ctx, p, act, ev, target, received)
-	if out.OverCeiling && s.cfg.Alerter != nil {
+	if (out.OverCeiling || len(overBudgets) > 0) && s.cfg.Alerter != nil {
+		limit := strings.Join(overBudgets, "; ")
+		if out.OverCeiling {
+			limit = "ceiling " + p.MonthlyCostCeiling.StringFixed(2) + " " + limit
+		}
 		go func() {
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			if err := s.cfg.Alerter.OverCostCeiling(actx, ev, p.MonthlyCostCeiling.StringFixed(2)); err != nil {
-				s.cfg.Logger.Error("raise alert for a scale-up over the cost ceiling", "event_id", ev.ID, "err", err)
+			if err := s.cfg.Alerter.OverCostCeiling(actx, ev, strings.TrimSpace(limit)); err != nil {
+				s.cfg.Logger.Error("raise alert for a scale-up over the cost ceiling or a budget", "event_id", ev.ID, "err", err)
 			}
 		}()
 	}
@@ -394,6 +406,28 @@ func alertReasons(alerts []store.Alert) (up, down string) {
 		}
 	}
 	return strings.Join(uniq(u), ","), strings.Join(uniq(d), ",")
+}
+
+// budgetCheck holds a scale-up that would push a budget's projected
+// month-end past its limit — unless an SLO is breached, when it goes ahead
+// and the budgets it passes are returned, for the event and the alert.
+func (s *Scaler) budgetCheck(ctx context.Context, p *policy.Service, name string, level int, out *decision.Output, slo bool) []string {
+	if out.Outcome != decision.Scale || out.Target <= level || s.cfg.Budgets == nil {
+		return nil
+	}
+	over, err := overBudget(ctx, s.cfg.Budgets, name, p.MonthlyCost(out.Target).Sub(p.MonthlyCost(level)), s.cfg.Now())
+	if err != nil {
+		// Budgets are advisory; a failed read must not block capacity.
+		s.cfg.Logger.Warn("budget check", "service", name, "err", err)
+		return nil
+	}
+	if len(over) == 0 || slo {
+		return over
+	}
+	out.Outcome = decision.CostCeiling
+	out.Reason = fmt.Sprintf("%d → %d would push %s past its limit, and no SLO is breached", level, out.Target, strings.Join(over, ", "))
+	out.Target = level
+	return nil
 }
 
 // sloReasons are the alert reasons that mean users are hurting now: a

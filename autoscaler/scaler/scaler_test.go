@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/shopspring/decimal"
 
 	"github.com/wedsync/scaling/autoscaler/actuator"
 	"github.com/wedsync/scaling/autoscaler/decision"
@@ -511,5 +512,55 @@ func TestSLOWinsOverCostCeiling(t *testing.T) {
 	defer al.mu.Unlock()
 	if len(al.ceilings) != 1 || al.ceilings[0].ID != res.Event.ID {
 		t.Fatalf("over-ceiling alerts: %+v", al.ceilings)
+	}
+}
+
+// A scale-up that would push a budget's projected month-end past its limit
+// holds, unless an SLO is breached; then it goes ahead, says so, and alerts.
+func TestBudgetAwareScaleUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.New(t)
+	neutralPhase(t, st)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	// api costs a steady ~10–60 a day (synthetic), for 200 days.
+	if err := st.SeedSyntheticCosts(ctx, []string{"api"}, []string{"compute"}, today.AddDate(0, 0, -200), today); err != nil {
+		t.Fatal(err)
+	}
+	// A budget just above the projected month: any sizable scale-up passes it.
+	days, _ := st.DailyCosts(ctx, store.CostFilter{Service: "api"}, today.AddDate(0, 0, -30), today.AddDate(0, 0, -1))
+	daily := days[len(days)-1].Amount
+	limit := daily.Mul(decimal.NewFromInt(31)).Add(decimal.NewFromInt(5))
+	if _, err := st.CreateBudget(ctx, store.Budget{Name: "api-monthly", Service: "api", Limit: limit}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Parse([]byte(strings.Replace(pol, "price_per_replica_monthly: 36.50", "price_per_replica_monthly: 3650", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	act := &memActuator{ready: actuator.State{Replicas: 2}}
+	obs := &fixedObserver{}
+	obs.set(0.9, "")
+	al := &recordingAlerter{}
+	sc, _ := scaler.New(scaler.Config{Policy: p, Store: st, Budgets: st, Observer: obs, Actuators: map[string]actuator.Actuator{"api": act},
+		Alerter: al, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SettlePoll: 10 * time.Millisecond})
+	fire(t, st, store.EventScaleUp, "firing")
+	res := sc.Evaluate(ctx, "api", time.Now())
+	if res.Output.Outcome != decision.CostCeiling || !strings.Contains(res.Output.Reason, "api-monthly") || len(act.applied()) != 0 {
+		t.Fatalf("cpu alert past the budget: %+v", res.Output)
+	}
+	a := store.Alert{Fingerprint: "lat", StartsAt: time.Now(), Alertname: "APILatencyP95High", Service: "api", Action: store.EventScaleUp,
+		Reason: "response_time_degradation", Status: "firing", Labels: map[string]string{}, Annotations: map[string]string{}}
+	st.RecordNotification(ctx, store.Notification{DedupKey: "lat", Receiver: "r", GroupKey: "g", Status: "firing", Payload: []byte(`{}`), Alerts: []store.Alert{a}})
+	res = sc.Evaluate(ctx, "api", time.Now())
+	sc.Wait()
+	if res.Event == nil || !strings.Contains(res.Event.TriggerReason, "over budget: SLO breached") {
+		t.Fatalf("latency alert: %+v %+v", res.Output, res.Event)
+	}
+	time.Sleep(50 * time.Millisecond)
+	al.mu.Lock()
+	defer al.mu.Unlock()
+	if len(al.ceilings) != 1 {
+		t.Fatalf("alerts: %d", len(al.ceilings))
 	}
 }

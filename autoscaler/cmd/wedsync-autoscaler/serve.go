@@ -204,6 +204,9 @@ func buildScaler(pol *policy.File, st scaler.Store, promURL string, timeout time
 		return nil, fmt.Errorf("--prometheus.url: %w", err)
 	}
 	cfg := scaler.Config{Policy: pol, Store: st, Observer: obs, Actuators: acts, DryRun: dryRun, Logger: logger, Metrics: m}
+	if bs, ok := st.(scaler.BudgetStore); ok {
+		cfg.Budgets = bs
+	}
 	if len(alertmanagers) > 0 {
 		am, err := alerting.NewAlertmanager(alertmanagers, externalURL, logger)
 		if err != nil {
