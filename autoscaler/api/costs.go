@@ -45,20 +45,22 @@ type serviceCost struct {
 }
 
 type budgetView struct {
-	ID              string   `json:"id"`
-	Name            string   `json:"budget_name"`
-	Service         string   `json:"service_name,omitempty"`
-	Team            string   `json:"team,omitempty"`
-	Feature         string   `json:"feature,omitempty"`
-	Period          string   `json:"period"`
-	Limit           string   `json:"budget_limit"`
-	Spend           string   `json:"current_spend"`
-	Utilization     string   `json:"utilization_percent"`
-	Currency        string   `json:"currency"`
-	AlertThresholds []int    `json:"alert_thresholds"`
-	Active          bool     `json:"is_active"`
-	Projected       *string  `json:"projected_spend,omitempty"`
-	Confidence      *float64 `json:"projection_confidence,omitempty"`
+	ID              string  `json:"id"`
+	Name            string  `json:"budget_name"`
+	Service         string  `json:"service_name,omitempty"`
+	Team            string  `json:"team,omitempty"`
+	Feature         string  `json:"feature,omitempty"`
+	Period          string  `json:"period"`
+	Limit           string  `json:"budget_limit"`
+	Spend           string  `json:"current_spend"`
+	Utilization     string  `json:"utilization_percent"`
+	Currency        string  `json:"currency"`
+	AlertThresholds []int   `json:"alert_thresholds"`
+	Active          bool    `json:"is_active"`
+	Projected       *string `json:"projected_spend,omitempty"`
+	// Confidence is the projection's back-test score in [0,1], not money;
+	// every amount above is a decimal string.
+	Confidence *float64 `json:"projection_confidence,omitempty"`
 }
 
 func viewBudget(b store.Budget) budgetView {
@@ -185,7 +187,7 @@ func (s *Server) costProjections(r *request) (int, any, error) {
 	type svcProj struct {
 		Service    string            `json:"service"`
 		Method     string            `json:"method"`
-		Confidence float64           `json:"confidence"`
+		Confidence float64           `json:"confidence"` // back-test score in [0,1], not money
 		Projected  map[string]string `json:"projected"`
 		Error      string            `json:"error,omitempty"`
 	}

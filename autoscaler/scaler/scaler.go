@@ -66,8 +66,8 @@ type Config struct {
 	// Budgets, when set, make scale-ups budget-aware (see overBudget).
 	Budgets BudgetStore
 	DryRun  bool
-	Logger    *slog.Logger
-	Metrics   *Metrics
+	Logger  *slog.Logger
+	Metrics *Metrics
 	// SettlePoll is how often the actuator is read while an action settles.
 	SettlePoll time.Duration
 	Now        func() time.Time

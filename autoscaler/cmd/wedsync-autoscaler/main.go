@@ -21,6 +21,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/wedsync/scaling/core/cli"
 )
 
 func main() {
@@ -29,8 +31,7 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wedsync-autoscaler:", err)
-		var ue usageError
-		if errors.As(err, &ue) {
+		if isUsage(err) {
 			os.Exit(2)
 		}
 		os.Exit(1)
@@ -39,6 +40,13 @@ func main() {
 
 // usageError is a mistake on the command line (exit status 2).
 type usageError struct{ error }
+
+// isUsage reports a command-line mistake: ours or a shared flag's.
+func isUsage(err error) bool {
+	var ue usageError
+	var fe *cli.FlagError
+	return errors.As(err, &ue) || errors.As(err, &fe)
+}
 
 const usage = `usage: wedsync-autoscaler <command> [flags]
 
@@ -87,51 +95,23 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.
 
 // common are the flags every command shares.
 type common struct {
-	configFile  string
-	databaseURL string
-	logLevel    string
-	logFormat   string
+	configFile string
+	log        cli.Logging
+	db         cli.Database
 }
 
 func (c *common) register(fs *flag.FlagSet, needDB bool) {
 	fs.StringVar(&c.configFile, "config.file", "policy.yml", "Policy file (YAML).")
 	if needDB {
-		fs.StringVar(&c.databaseURL, "database.url-file", "", "File holding the PostgreSQL URL (default: $WEDSYNC_DATABASE_URL).")
+		c.db.Register(fs)
 	}
-	fs.StringVar(&c.logLevel, "log.level", "info", "Log level: debug, info, warn, error.")
-	fs.StringVar(&c.logFormat, "log.format", "json", "Log format: json or logfmt.")
+	c.log.Register(fs, "info", "json")
 }
 
-func (c *common) logger(w io.Writer) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, usageError{fmt.Errorf("--log.level: %q is not debug, info, warn or error", c.logLevel)}
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch c.logFormat {
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "logfmt":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	}
-	return nil, usageError{fmt.Errorf("--log.format: %q is not json or logfmt", c.logFormat)}
-}
+func (c *common) logger(w io.Writer) (*slog.Logger, error) { return c.log.Logger(w) }
 
-// dsn reads the database URL from the file flag or the environment. It is
-// never a plain flag: command lines are visible to every user of the host.
-func (c *common) dsn() (string, error) {
-	if c.databaseURL != "" {
-		b, err := os.ReadFile(c.databaseURL)
-		if err != nil {
-			return "", fmt.Errorf("--database.url-file: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	if v := os.Getenv("WEDSYNC_DATABASE_URL"); v != "" {
-		return v, nil
-	}
-	return "", usageError{errors.New("no database: set --database.url-file or $WEDSYNC_DATABASE_URL")}
-}
+// dsn reads the database URL from the file flag or the environment.
+func (c *common) dsn() (string, error) { return c.db.URL() }
 
 // errHelp ends a command after -h printed its flags.
 var errHelp = errors.New("help shown")

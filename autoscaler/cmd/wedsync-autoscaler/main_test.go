@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -79,8 +78,7 @@ func TestCommandErrors(t *testing.T) {
 			t.Errorf("%v: err = %v, want %q", tc.args, err, tc.want)
 			continue
 		}
-		var ue usageError
-		if errors.As(err, &ue) != tc.usage {
+		if isUsage(err) != tc.usage {
 			t.Errorf("%v: usage error = %v, want %v (exit status 2 vs 1)", tc.args, !tc.usage, tc.usage)
 		}
 	}

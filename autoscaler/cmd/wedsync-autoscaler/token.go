@@ -25,7 +25,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	var name, role string
 	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
-	fs.StringVar(&c.databaseURL, "database.url-file", "", "File holding the PostgreSQL URL (default: $WEDSYNC_DATABASE_URL).")
+	c.db.Register(fs)
 	switch args[0] {
 	case "create":
 		fs.StringVar(&name, "name", "", "Who the token is for (letters, digits, . _ @ -; required).")

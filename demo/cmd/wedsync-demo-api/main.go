@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/wedsync/scaling/demo/fleet"
+
+	"github.com/wedsync/scaling/core/cli"
 )
 
 // shutdownTimeout bounds how long queued requests may still drain after SIGTERM.
@@ -40,8 +42,7 @@ func main() {
 type options struct {
 	listenAddress string
 	tokenFile     string
-	logLevel      string
-	logFormat     string
+	log           cli.Logging
 	fleet         fleet.Config
 }
 
@@ -59,8 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.fleet.ProvisionDelay, "provision-delay", def.ProvisionDelay, "time until replicas added by a scale-up are ready")
 	fs.IntVar(&o.fleet.MaxQueue, "max-queue", def.MaxQueue, "requests that may wait for a slot before the answer is 503")
 	fs.StringVar(&o.tokenFile, "admin.token-file", "", "file holding the bearer token required by /admin/ (none: no check)")
-	fs.StringVar(&o.logLevel, "log.level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&o.logFormat, "log.format", "json", "log format: json, logfmt")
+	o.log.Register(fs, "info", "json")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -105,31 +105,10 @@ func (o options) validate() error {
 	if c.MaxQueue < 0 {
 		bad("max-queue", "must be >= 0, got %d", c.MaxQueue)
 	}
-	if _, err := parseLevel(o.logLevel); err != nil {
-		bad("log.level", "%v", err)
-	}
-	if o.logFormat != "json" && o.logFormat != "logfmt" {
-		bad("log.format", "must be json or logfmt, got %q", o.logFormat)
+	if err := o.log.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	switch s {
-	case "debug", "info", "warn", "error":
-		return l, l.UnmarshalText([]byte(s))
-	}
-	return l, fmt.Errorf("must be debug, info, warn or error, got %q", s)
-}
-
-func newLogger(w io.Writer, level, format string) *slog.Logger {
-	l, _ := parseLevel(level) // validated with the flags
-	opts := &slog.HandlerOptions{Level: l}
-	if format == "logfmt" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 func readToken(path string) (string, error) {
@@ -153,7 +132,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, o.logLevel, o.logFormat)
+	logger, err := o.log.Logger(stderr)
+	if err != nil {
+		return err
+	}
 	if o.fleet.AdminToken, err = readToken(o.tokenFile); err != nil {
 		return err
 	}

@@ -17,8 +17,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
+
+	"github.com/wedsync/scaling/core/cli"
 )
 
 func main() {
@@ -27,8 +28,7 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wedsync-exporter:", err)
-		var ue usageError
-		if errors.As(err, &ue) {
+		if isUsage(err) {
 			os.Exit(2)
 		}
 		os.Exit(1)
@@ -38,13 +38,19 @@ func main() {
 // usageError is a mistake on the command line (exit status 2).
 type usageError struct{ error }
 
+// isUsage reports a command-line mistake: ours or a shared flag's.
+func isUsage(err error) bool {
+	var ue usageError
+	var fe *cli.FlagError
+	return errors.As(err, &ue) || errors.As(err, &fe)
+}
+
 type flags struct {
-	listen      string
-	configFile  string
-	databaseURL string
-	logLevel    string
-	logFormat   string
-	check       bool
+	listen     string
+	configFile string
+	db         cli.Database
+	log        cli.Logging
+	check      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -53,9 +59,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.listen, "web.listen-address", ":9682", "Address to listen on for /metrics, /healthz and /readyz.")
 	fs.StringVar(&f.configFile, "config.file", "exporter.yml", "Configuration file (YAML).")
-	fs.StringVar(&f.databaseURL, "database.url-file", "", "File holding the PostgreSQL URL of the control plane (default: $WEDSYNC_DATABASE_URL).")
-	fs.StringVar(&f.logLevel, "log.level", "info", "Log level: debug, info, warn, error.")
-	fs.StringVar(&f.logFormat, "log.format", "json", "Log format: json or logfmt.")
+	f.db.Register(fs)
+	f.log.Register(fs, "info", "json")
 	fs.BoolVar(&f.check, "config.check", false, "Validate the configuration file and exit.")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -69,33 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	return &f, nil
 }
 
-func (f *flags) logger(w io.Writer) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return nil, usageError{fmt.Errorf("--log.level: %q is not debug, info, warn or error", f.logLevel)}
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch f.logFormat {
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "logfmt":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	}
-	return nil, usageError{fmt.Errorf("--log.format: %q is not json or logfmt", f.logFormat)}
-}
+func (f *flags) logger(w io.Writer) (*slog.Logger, error) { return f.log.Logger(w) }
 
-// dsn reads the database URL from the file flag or the environment; it is
-// never a plain flag, since command lines are visible to every user.
-func (f *flags) dsn() (string, error) {
-	if f.databaseURL != "" {
-		b, err := os.ReadFile(f.databaseURL)
-		if err != nil {
-			return "", fmt.Errorf("--database.url-file: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	if v := os.Getenv("WEDSYNC_DATABASE_URL"); v != "" {
-		return v, nil
-	}
-	return "", usageError{errors.New("no database: set --database.url-file or $WEDSYNC_DATABASE_URL")}
-}
+// dsn reads the database URL from the file flag or the environment.
+func (f *flags) dsn() (string, error) { return f.db.URL() }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -59,8 +58,7 @@ func TestFlags(t *testing.T) {
 			t.Errorf("%v: %v, want %s", tc.args, err, tc.want)
 			continue
 		}
-		var ue usageError
-		if errors.As(err, &ue) != tc.usage {
+		if isUsage(err) != tc.usage {
 			t.Errorf("%v: usage error %v, want %v", tc.args, !tc.usage, tc.usage)
 		}
 	}

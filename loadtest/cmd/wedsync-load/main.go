@@ -18,9 +18,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
+	"github.com/wedsync/scaling/core/cli"
 	"github.com/wedsync/scaling/core/store"
 )
 
@@ -47,9 +47,10 @@ type exitError struct {
 
 func exitCode(err error) int {
 	var ue usageError
+	var fe *cli.FlagError
 	var ee exitError
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &fe):
 		return 2
 	case errors.As(err, &ee):
 		return ee.code
@@ -102,49 +103,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // common are the flags every command shares.
 type common struct {
-	databaseURL string
-	logLevel    string
-	logFormat   string
+	db  cli.Database
+	log cli.Logging
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.databaseURL, "database.url-file", "", "File holding the PostgreSQL URL (default: $WEDSYNC_DATABASE_URL).")
-	fs.StringVar(&c.logLevel, "log.level", "warn", "Log level: debug, info, warn, error.")
-	fs.StringVar(&c.logFormat, "log.format", "logfmt", "Log format: json or logfmt.")
+	c.db.Register(fs)
+	c.log.Register(fs, "warn", "logfmt")
 }
 
-func (c *common) logger(w io.Writer) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, usageError{fmt.Errorf("--log.level: %q is not debug, info, warn or error", c.logLevel)}
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch c.logFormat {
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "logfmt":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	}
-	return nil, usageError{fmt.Errorf("--log.format: %q is not json or logfmt", c.logFormat)}
-}
+func (c *common) logger(w io.Writer) (*slog.Logger, error) { return c.log.Logger(w) }
 
-var errNoDatabase = errors.New("no database: set --database.url-file or $WEDSYNC_DATABASE_URL")
-
-// dsn reads the database URL from the file flag or the environment. It is
-// never a plain flag: command lines are visible to every user of the host.
-func (c *common) dsn() (string, error) {
-	if c.databaseURL != "" {
-		b, err := os.ReadFile(c.databaseURL)
-		if err != nil {
-			return "", fmt.Errorf("--database.url-file: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	if v := os.Getenv("WEDSYNC_DATABASE_URL"); v != "" {
-		return v, nil
-	}
-	return "", errNoDatabase
-}
+// dsn reads the database URL from the file flag or the environment.
+func (c *common) dsn() (string, error) { return c.db.URL() }
 
 // open connects and migrates (idempotent; serialized by an advisory lock).
 func (c *common) open(ctx context.Context) (*store.Store, error) {

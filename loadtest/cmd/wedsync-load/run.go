@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/wedsync/scaling/core/cli"
 	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/loadtest/engine"
 	"github.com/wedsync/scaling/loadtest/record"
@@ -95,7 +96,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var rc *record.Recorder
 	s, err := f.open(ctx)
 	switch {
-	case errors.Is(err, errNoDatabase):
+	case errors.Is(err, cli.ErrNoDatabase):
 		fmt.Fprintln(stderr, "note: not recorded:", err)
 	case err != nil:
 		return err
