@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -251,6 +252,10 @@ func (s *Scaler) transition(ctx context.Context, to store.Phase, user string, dr
 		s.busy[name] = true
 	}
 	s.mu.Unlock()
+	// The action records each step's outcome in its own copy of the plan:
+	// the caller is answered with this one while the action runs.
+	run := plan
+	run.Steps = slices.Clone(plan.Steps)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -261,7 +266,7 @@ func (s *Scaler) transition(ctx context.Context, to store.Phase, user string, dr
 			}
 			s.mu.Unlock()
 		}()
-		s.runTransition(s.actionContext(), ev, to, plan)
+		s.runTransition(s.actionContext(), ev, to, run)
 	}()
 	return ev, plan, nil
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,46 +57,67 @@ func (s *Store) RecordNotification(ctx context.Context, n Notification) (duplica
 // transaction, one commit — because the webhook answers only after it, and
 // its throughput is bounded by commits, not by chatter.
 func (s *Store) RecordNotifications(ctx context.Context, ns []Notification) ([]bool, error) {
+	// Concurrent batches (an unpeered HA pair delivers the same
+	// notifications to two writers at once) must take their row locks in
+	// one global order, or two of them can deadlock: every notification row
+	// in key order first, then every alert row in key order.
+	order := make([]int, len(ns))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(ns[a].DedupKey, ns[b].DedupKey) })
+	var alerts []*Alert
+	for i := range ns {
+		for j := range ns[i].Alerts {
+			alerts = append(alerts, &ns[i].Alerts[j])
+		}
+	}
+	slices.SortStableFunc(alerts, func(a, b *Alert) int {
+		if c := strings.Compare(a.Fingerprint, b.Fingerprint); c != 0 {
+			return c
+		}
+		return a.StartsAt.Compare(b.StartsAt)
+	})
+
 	b := &pgx.Batch{}
-	for _, n := range ns {
+	for _, i := range order {
+		n := ns[i]
 		b.Queue(`INSERT INTO webhook_notifications (dedup_key, receiver, group_key, status, alert_count, payload)
 			VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (dedup_key) DO UPDATE
 			SET deliveries = webhook_notifications.deliveries + 1, last_received_at = now()
 			RETURNING xmax = 0`, n.DedupKey, n.Receiver, n.GroupKey, n.Status, len(n.Alerts), n.Payload)
-		// The alerts are upserted even for a duplicate: a repeat from
-		// Alertmanager is identical to the first delivery, and it is what
-		// tells us the alert is still firing (see FiringAlerts). Resolved is
-		// final for an alert instance (a new firing has a new startsAt): a
-		// late, re-delivered "firing" must not revive it.
-		for _, a := range n.Alerts {
-			b.Queue(`INSERT INTO scaling_alerts
-				(fingerprint, starts_at, ends_at, alertname, service_name, scaling_action, reason, status, labels, annotations)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-				ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
-					status = CASE WHEN scaling_alerts.status = 'resolved' THEN 'resolved' ELSE excluded.status END,
-					ends_at = CASE WHEN scaling_alerts.status = 'resolved' THEN scaling_alerts.ends_at ELSE excluded.ends_at END,
-					labels = excluded.labels, annotations = excluded.annotations, last_seen_at = now()`,
-				a.Fingerprint, a.StartsAt, a.EndsAt, a.Alertname, a.Service, a.Action, a.Reason, a.Status, a.Labels, a.Annotations)
-		}
+	}
+	// The alerts are upserted even for a duplicate: a repeat from
+	// Alertmanager is identical to the first delivery, and it is what tells
+	// us the alert is still firing (see FiringAlerts). Resolved is final for
+	// an alert instance (a new firing has a new startsAt): a late,
+	// re-delivered "firing" must not revive it.
+	for _, a := range alerts {
+		b.Queue(`INSERT INTO scaling_alerts
+			(fingerprint, starts_at, ends_at, alertname, service_name, scaling_action, reason, status, labels, annotations)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
+				status = CASE WHEN scaling_alerts.status = 'resolved' THEN 'resolved' ELSE excluded.status END,
+				ends_at = CASE WHEN scaling_alerts.status = 'resolved' THEN scaling_alerts.ends_at ELSE excluded.ends_at END,
+				labels = excluded.labels, annotations = excluded.annotations, last_seen_at = now()`,
+			a.Fingerprint, a.StartsAt, a.EndsAt, a.Alertname, a.Service, a.Action, a.Reason, a.Status, a.Labels, a.Annotations)
 	}
 	br := s.pool.SendBatch(ctx, b)
 	dups := make([]bool, len(ns))
 	var err error
-	for i, n := range ns {
+	for _, i := range order {
 		var inserted bool
 		if err = br.QueryRow().Scan(&inserted); err != nil {
 			break
 		}
 		dups[i] = !inserted
-		for range n.Alerts {
-			if _, err = br.Exec(); err != nil {
-				break
-			}
-		}
+	}
+	for range alerts {
 		if err != nil {
 			break
 		}
+		_, err = br.Exec()
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
