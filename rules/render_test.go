@@ -451,6 +451,7 @@ var (
 		"CostProjectedOverBudget":    "projected_overrun",
 		"CapacityExhaustionSoon":     "capacity_exhaustion",
 		"UsersBeyondGrowthPhase":     "users_beyond_phase",
+		"BillingSourceDown":          "billing_source_down",
 	}
 	// exporterMetrics are the wedsync-exporter metrics the cost alerts may read.
 	exporterMetrics = []string{
@@ -458,6 +459,7 @@ var (
 		"wedsync_budget_limit_usd", "wedsync_budget_projection_confidence_ratio", "wedsync_cost_daily_usd",
 		"wedsync_cost_daily_baseline_usd", "wedsync_usage_daily", "wedsync_usage_daily_baseline",
 		"wedsync_capacity_exhaustion_eta_seconds", "wedsync_users", "wedsync_growth_phase_max_users",
+		"wedsync_exporter_source_up",
 	}
 )
 

@@ -94,6 +94,11 @@ type CostThresholds struct {
 	// UsersBeyondPhaseFor: how long the user count must exceed the phase's
 	// maximum (counts move both ways around a boundary).
 	UsersBeyondPhaseFor Duration `yaml:"users_beyond_phase_for"`
+	// SourceDownFor: how long a billing source may fail before people are
+	// told. A source is retried with backoff and billing data arrives once
+	// a day, so a few failed refreshes lose nothing; a day of them leaves
+	// every cost figure, budget and projection silently stale.
+	SourceDownFor Duration `yaml:"source_down_for"`
 	// Alertmanager timings of the cost routes: people do not want a
 	// reminder every quarter of an hour.
 	Alertmanager AlertmanagerTimings `yaml:"alertmanager"`
@@ -155,6 +160,7 @@ const (
 	defaultProjectionMinConfidence = 0.5
 	defaultExhaustionWithin        = Duration(7 * 24 * 3600e9) // the spec: within 7 days
 	defaultUsersBeyondPhaseFor     = Duration(900e9)
+	defaultSourceDownFor           = Duration(3 * 3600e9)
 	defaultCostGroupWait           = Duration(60e9)
 	defaultCostGroupInterval       = Duration(600e9)
 	defaultCostRepeatInterval      = Duration(12 * 3600e9)
@@ -276,6 +282,9 @@ func (p *Profile) applyDefaults() {
 	}
 	if c.UsersBeyondPhaseFor == 0 {
 		c.UsersBeyondPhaseFor = defaultUsersBeyondPhaseFor
+	}
+	if c.SourceDownFor == 0 {
+		c.SourceDownFor = defaultSourceDownFor
 	}
 	c.Alertmanager.applyDefaults(defaultCostGroupWait, defaultCostGroupInterval, defaultCostRepeatInterval)
 }

@@ -109,6 +109,7 @@ func (c CostThresholds) validate(path string, ps *problems) {
 	}
 	positive(ps, path+".exhaustion_within", c.ExhaustionWithin)
 	nonNegative(ps, path+".users_beyond_phase_for", c.UsersBeyondPhaseFor)
+	positive(ps, path+".source_down_for", c.SourceDownFor)
 	c.Alertmanager.validate(path+".alertmanager", ps)
 }
 

@@ -22,7 +22,7 @@ const (
 )
 
 var costTypes = map[string]bool{"budget_threshold": true, "cost_spike": true, "usage_spike": true, "projected_overrun": true,
-	"capacity_exhaustion": true, "users_beyond_phase": true, "slo_over_budget": true}
+	"capacity_exhaustion": true, "users_beyond_phase": true, "slo_over_budget": true, "billing_source_down": true}
 
 var severities = map[string]bool{"info": true, "warning": true, "critical": true}
 
@@ -61,6 +61,11 @@ func DecodeCost(body []byte) ([]store.CostAlert, error) {
 		}
 		ca := store.CostAlert{Fingerprint: a.Fingerprint, StartsAt: a.StartsAt.UTC(), Type: typ, Severity: sev,
 			Budget: a.Labels[LabelBudget], Service: a.Labels["service"], Status: a.Status}
+		if ca.Service == "" {
+			// BillingSourceDown names its billing source (openai, vercel, …),
+			// which is what the operations manager looks the row up by.
+			ca.Service = a.Labels["source"]
+		}
 		if ca.Fingerprint == "" {
 			ls := model.LabelSet{}
 			for k, v := range a.Labels {

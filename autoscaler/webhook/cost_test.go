@@ -93,3 +93,31 @@ func TestCostEndpointRecordsOnce(t *testing.T) {
 		t.Fatalf("cost alerts %d (%v), callbacks %d", len(got), err, len(seen))
 	}
 }
+
+// BillingSourceDown (rules/dist/*/cost.rules.yml) is recorded like any
+// other cost alert, under its billing source's name.
+func TestCostEndpointRecordsBillingSourceDown(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	h, err := webhook.New(webhook.Config{Recorder: st, Costs: st, Known: known, Token: "s3cret", Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := costPayload(t, func(l, an map[string]any) {
+		for k := range l {
+			delete(l, k)
+		}
+		l["alertname"], l["cost_alert_type"], l["severity"], l["source"] = "BillingSourceDown", "billing_source_down", "warning", "twilio"
+		an["summary"], an["description"], an["value"], an["threshold"] = "Billing source twilio has been failing for 3h", "stale", "0", "3h of failed refreshes"
+	})
+	if w := post(h.Costs(), "s3cret", body); w.Code != http.StatusOK {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	got, err := st.ListCostAlerts(context.Background(), store.CostAlertFilter{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("cost alerts %v (%v)", got, err)
+	}
+	if a := got[0]; a.Type != "billing_source_down" || a.Service != "twilio" || a.Budget != "" || a.Status != "firing" {
+		t.Fatalf("recorded %+v", a)
+	}
+}
