@@ -48,27 +48,63 @@ func BenchmarkAPIEventsList(b *testing.B) {
 			url.Values{"service": {"svc-07"}, "from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}, "limit": {"100"}}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-			apiLat := measure(b.N, 4, func() error {
-				req, _ := http.NewRequest("GET", srv.URL+"/api/admin/scaling/events?"+c.query.Encode(), nil)
-				req.Header.Set("Authorization", "Bearer "+secret)
-				resp, err := client.Do(req)
-				if err != nil {
-					return err
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					return fmt.Errorf("status %d", resp.StatusCode)
-				}
-				return nil
-			})
+			apiLat := measure(b.N, 4, getter(srv.URL+"/api/admin/scaling/events?"+c.query.Encode(), secret))
 			sqlLat := measure(b.N, 4, func() error {
 				_, err := st.ListEvents(ctx, c.filter)
 				return err
 			})
 			report(b, apiLat, sqlLat)
 		})
+	}
+}
+
+// BenchmarkAPICostBreakdown: a 12-month × 50-service cost breakdown (73,000
+// cost rows), as totals and per month, through the API as a ratio to the
+// store's aggregation alone on the same database.
+func BenchmarkAPICostBreakdown(b *testing.B) {
+	ctx := context.Background()
+	st, _ := storetest.NewDurable(b)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	services := make([]string, 50)
+	for i := range services {
+		services[i] = fmt.Sprintf("svc-%02d", i)
+	}
+	yearAgo := today.AddDate(0, 0, -364)
+	if err := st.SeedSyntheticCosts(ctx, services, []string{"compute", "storage", "bandwidth", "ai_tokens"}, yearAgo, today.Add(24*time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	_, secret, _ := st.CreateToken(ctx, "bench", store.RoleViewer, "bench")
+	srv := httptest.NewServer(adminapi.New(adminapi.Config{Store: st, Costs: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
+	defer srv.Close()
+	for _, interval := range []string{"total", "month"} {
+		b.Run("12m_x_50_services_"+interval, func(b *testing.B) {
+			q := url.Values{"from": {yearAgo.Format(time.RFC3339)}, "to": {today.Format(time.RFC3339)}, "interval": {interval}}
+			apiLat := measure(b.N, 4, getter(srv.URL+"/api/admin/costs/breakdown?"+q.Encode(), secret))
+			sqlLat := measure(b.N, 4, func() error {
+				_, err := st.CostByDimension(ctx, store.CostDimensionFilter{From: yearAgo, To: today, Bucket: interval})
+				return err
+			})
+			report(b, apiLat, sqlLat)
+		})
+	}
+}
+
+// getter is one authenticated GET that must answer 200, read to the end.
+func getter(u, secret string) func() error {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	return func() error {
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
 	}
 }
 

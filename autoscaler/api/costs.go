@@ -23,6 +23,7 @@ type Costs interface {
 	CreateBudget(ctx context.Context, b store.Budget, createdBy string) (store.Budget, error)
 	UpdateBudget(ctx context.Context, id string, u store.BudgetUpdate) (store.Budget, error)
 	ListCostAlerts(ctx context.Context, f store.CostAlertFilter) ([]store.CostAlert, error)
+	CostByDimension(ctx context.Context, f store.CostDimensionFilter) ([]store.CostAmount, error)
 }
 
 // projectionHistory and season: the exporter's defaults, so both show the
@@ -176,6 +177,63 @@ func (s *Server) costTrends(r *request) (int, any, error) {
 	return http.StatusOK, map[string]any{"granularity": gran, "points": points}, nil
 }
 
+// costBreakdown: the range's cost split by service, team, feature, resource
+// or source, as totals with each group's share or per day or month. Sums are
+// done in SQL numeric and shares in decimal; amounts are decimal strings.
+func (s *Server) costBreakdown(r *request) (int, any, error) {
+	from, to, err := r.timeRange(s.cfg.Now(), 30*24*time.Hour)
+	if err != nil {
+		return 0, nil, err
+	}
+	group, err := r.oneOf("group_by", "service", "team", "feature", "resource", "source")
+	if err != nil {
+		return 0, nil, err
+	}
+	if group == "" {
+		group = "service"
+	}
+	interval, err := r.oneOf("interval", "total", "day", "month")
+	if err != nil {
+		return 0, nil, err
+	}
+	if interval == "" {
+		interval = "total"
+	}
+	rows, err := s.cfg.Costs.CostByDimension(r.ctx, store.CostDimensionFilter{CostFilter: s.costFilter(r),
+		From: day(from), To: day(to), GroupBy: group, Bucket: interval})
+	if err != nil {
+		return 0, nil, err
+	}
+	total := decimal.Zero
+	for _, c := range rows {
+		total = total.Add(c.Amount)
+	}
+	if interval == "total" { // largest first, as an operator reads a breakdown
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Amount.GreaterThan(rows[j].Amount) })
+	}
+	type item struct {
+		Bucket string  `json:"bucket,omitempty"`
+		Key    string  `json:"key"`
+		Amount string  `json:"amount"`
+		Share  *string `json:"share_percent,omitempty"` // of the range's total; totals only
+	}
+	items := make([]item, 0, len(rows))
+	for _, c := range rows {
+		it := item{Key: c.Key, Amount: c.Amount.StringFixed(2)}
+		if interval == "total" {
+			if total.IsPositive() {
+				sh := c.Amount.Div(total).Mul(decimal.NewFromInt(100)).StringFixed(2)
+				it.Share = &sh
+			}
+		} else {
+			it.Bucket = c.Bucket.Format(time.DateOnly)
+		}
+		items = append(items, it)
+	}
+	return http.StatusOK, map[string]any{"from": day(from).Format(time.DateOnly), "to": day(to).Format(time.DateOnly),
+		"group_by": group, "interval": interval, "total": total.StringFixed(2), "items": items}, nil
+}
+
 // costProjections: month, quarter and year per service and in total, with
 // the method chosen by back-testing and its confidence.
 func (s *Server) costProjections(r *request) (int, any, error) {
@@ -322,7 +380,7 @@ func (s *Server) costAlerts(r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	typ, err := r.oneOf("alert_type", "budget_threshold", "cost_spike", "usage_spike", "projected_overrun", "capacity_exhaustion", "users_beyond_phase", "slo_over_budget")
+	typ, err := r.oneOf("alert_type", "budget_threshold", "cost_spike", "usage_spike", "projected_overrun", "capacity_exhaustion", "users_beyond_phase", "slo_over_budget", "billing_source_down")
 	if err != nil {
 		return 0, nil, err
 	}

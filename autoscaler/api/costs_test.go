@@ -2,9 +2,13 @@ package api_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/wedsync/scaling/core/store"
 )
@@ -75,5 +79,60 @@ func TestCostRoutes(t *testing.T) {
 	}
 	if r := f.do(store.RoleViewer, "GET", "/api/admin/costs/alerts", ""); r.status != 200 {
 		t.Fatalf("alerts: %d %s", r.status, r.raw)
+	}
+}
+
+// TestCostBreakdown: exact decimal sums per dimension, credits subtracting,
+// shares of the total, per-month buckets, and bad parameters named.
+func TestCostBreakdown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
+	dec := decimal.RequireFromString
+	rows := []store.CostRecord{
+		{Date: day(30), Service: "api", ResourceType: "compute", Team: "core", Amount: dec("10.10")},
+		{Date: day(31), Service: "api", ResourceType: "compute", Team: "core", Amount: dec("10.20")},
+		{Date: day(31), Service: "db", ResourceType: "storage", Team: "data", Amount: dec("0.30")},
+		{Date: day(31), Service: "db", ResourceType: "storage", Team: "data", ChargeCategory: "Credit", Amount: dec("-0.10")},
+		{Date: day(32), Service: "db", ResourceType: "storage", Team: "data", Amount: dec("9.40")}, // 1 February
+		{Date: day(32), Service: "api", ResourceType: "compute-eu", Team: "core", Amount: dec("99"), Currency: "EUR"},
+	}
+	if _, err := f.st.ReplaceCosts(ctx, "recorded", store.CostScope{All: true}, rows); err != nil {
+		t.Fatal(err)
+	}
+	rng := "&from=2026-01-30T00:00:00Z&to=2026-02-01T00:00:00Z"
+	tests := []struct {
+		name, query string
+		want        []string // bucket key amount share
+		total       string
+	}{
+		{"total by service", "?group_by=service" + rng, []string{" api 20.30 67.89", " db 9.60 32.11"}, "29.90"},
+		{"total by team, one service", "?group_by=team&service=db" + rng, []string{" data 9.60 100.00"}, "9.60"},
+		{"monthly by service", "?interval=month" + rng, []string{"2026-01-01 api 20.30 ", "2026-01-01 db 0.20 ", "2026-02-01 db 9.40 "}, "29.90"},
+		{"euros", "?currency=EUR" + rng, []string{" api 99.00 100.00"}, "99.00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do(store.RoleViewer, "GET", "/api/admin/costs/breakdown"+tt.query, "")
+			if r.status != 200 {
+				t.Fatalf("%d %s", r.status, r.raw)
+			}
+			var got []string
+			for _, it := range r.body["items"].([]any) {
+				m := it.(map[string]any)
+				bucket, _ := m["bucket"].(string)
+				share, _ := m["share_percent"].(string)
+				got = append(got, fmt.Sprintf("%s %s %s %s", bucket, m["key"], m["amount"], share))
+			}
+			if !slices.Equal(got, tt.want) || r.body["total"] != tt.total {
+				t.Errorf("got %q total %v\nwant %q total %s", got, r.body["total"], tt.want, tt.total)
+			}
+		})
+	}
+	for q, field := range map[string]string{"?group_by=colour": "group_by", "?interval=week": "interval", "?from=yesterday": "from"} {
+		if r := f.do(store.RoleViewer, "GET", "/api/admin/costs/breakdown"+q, ""); r.status != 400 || r.errField("field") != field {
+			t.Errorf("%s: %d %s", q, r.status, r.raw)
+		}
 	}
 }

@@ -39,6 +39,7 @@ func (s *Server) table() []route {
 		{method: http.MethodGet, pattern: "/api/admin/costs/current", role: viewer, handle: s.currentCosts},
 		{method: http.MethodGet, pattern: "/api/admin/costs/trends", role: viewer, handle: s.costTrends},
 		{method: http.MethodGet, pattern: "/api/admin/costs/projections", role: viewer, handle: s.costProjections},
+		{method: http.MethodGet, pattern: "/api/admin/costs/breakdown", role: viewer, handle: s.costBreakdown},
 		{method: http.MethodPost, pattern: "/api/admin/costs/budgets", role: admin, acting: true, handle: s.createBudget},
 		{method: http.MethodPut, pattern: "/api/admin/costs/budgets/{id}", role: admin, acting: true, handle: s.updateBudget},
 		{method: http.MethodGet, pattern: "/api/admin/costs/alerts", role: viewer, handle: s.costAlerts},
