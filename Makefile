@@ -1,12 +1,12 @@
 # WedSync Scaling — every target installs what it needs (scripts/deps.sh)
 # and runs its servers on loopback in throwaway folders.
 GO       ?= go
-MODULES  := core autoscaler demo rules exporter loadtest
+MODULES  := core autoscaler demo rules exporter loadtest grafana-plugin dashboards compose
 PKGS     := $(foreach m,$(MODULES),./$(m)/...)
 BIN      := bin
 DEMO_ARGS ?=
 
-.PHONY: demo test bench lint build deps rules clean
+.PHONY: demo test bench lint build deps rules clean plugin-frontend
 
 ## demo: start the whole loop on loopback, ramp load, watch it scale up and down, print the event log
 demo: deps build
@@ -21,6 +21,7 @@ test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v '/demo/stack$$')
 	$(GO) test -count=1 -timeout 20m ./demo/stack/...
+	$(MAKE) plugin-frontend
 
 ## bench: benchmarks; figures go to bench/results/
 bench: deps
@@ -43,6 +44,15 @@ rules:
 
 deps:
 	@./scripts/deps.sh
+
+## plugin-frontend: the Grafana plugin's frontend (typecheck, jest, webpack) and backend binary, into grafana-plugin/dist
+# npm ci only when package-lock.json changed since the last install.
+plugin-frontend:
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || { echo "plugin-frontend: Node $$(node --version) is too old; the frontend's toolchain needs Node 20 or newer (Debian 12 ships 18: install a newer nodejs package)"; exit 1; }
+	cd grafana-plugin && if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+	cd grafana-plugin && npm run typecheck && npm run test:ci && npm run build
+	cd grafana-plugin && CGO_ENABLED=0 $(GO) build -tags arrow_json_stdlib -ldflags "-w -s" -o dist/gpx_wedsync_scaling_linux_amd64 ./pkg
+	@for f in module.js plugin.json gpx_wedsync_scaling_linux_amd64; do test -s grafana-plugin/dist/$$f || { echo "grafana-plugin/dist/$$f missing"; exit 1; }; done
 
 clean:
 	rm -rf $(BIN)

@@ -23,13 +23,15 @@ const (
 	// wedsync-exporter's metrics and go to people and to the autoscaler's
 	// cost webhook (docs/contracts.md).
 	CostRulesFile = "cost.rules.yml"
+	// LongTermRulesFile holds hourly downsamples for year-long dashboards.
+	LongTermRulesFile = "long-term.rules.yml"
 )
 
 // Files lists the rendered file names in a stable order.
-var Files = []string{RecordingRulesFile, AlertingRulesFile, CostRulesFile, AlertmanagerFile}
+var Files = []string{RecordingRulesFile, AlertingRulesFile, CostRulesFile, LongTermRulesFile, AlertmanagerFile}
 
 // RuleFiles are the rendered files Prometheus loads (rule_files).
-var RuleFiles = []string{RecordingRulesFile, AlertingRulesFile, CostRulesFile}
+var RuleFiles = []string{RecordingRulesFile, AlertingRulesFile, CostRulesFile, LongTermRulesFile}
 
 // Params are the parts of the output that depend on where it is deployed,
 // not on the profile.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests and the demo run for real:
 # PostgreSQL, Prometheus (with promtool), Alertmanager (with amtool),
-# Chromium (headless, for the HTML report test); with WEDSYNC_BENCH_DEPS=1
-# also the benchmarks' peers (wrk, node_exporter).
+# Node and npm (the Grafana plugin's frontend), Chromium (headless, for
+# the HTML report test); with WEDSYNC_BENCH_DEPS=1 also the benchmarks' peers (wrk, node_exporter).
 # Only what is missing is installed; nothing is started here (Debian's
 # packages try to start services through systemd, which may not run; our
 # tests and the demo start their own servers on loopback).
@@ -18,6 +18,9 @@ have prometheus && have promtool || need+=(prometheus)
 { have alertmanager || have prometheus-alertmanager; } && have amtool || need+=(prometheus-alertmanager)
 # Headless Chromium renders the load-test HTML report in its test.
 have chromium || need+=(chromium)
+# npm builds and tests the Grafana plugin's frontend (make plugin-frontend
+# checks that Node is 20 or newer: Debian 12's own nodejs is 18).
+have npm || need+=(nodejs npm)
 if [ "${WEDSYNC_BENCH_DEPS:-}" = 1 ]; then
   have wrk || need+=(wrk)
   have prometheus-node-exporter || have node_exporter || need+=(prometheus-node-exporter)

@@ -1,0 +1,60 @@
+package wedsync
+
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+)
+
+// Scaling shows what the autoscaler did and why: replicas and utilization
+// over time with every scaling event as an annotation, the decisions, the
+// event log with rollback, and the growth phases.
+func Scaling() *dashboard.DashboardBuilder {
+	sel := `{service=~"$service"}`
+	return base("wedsync-scaling", "WedSync — Scaling", "now-24h", "now", "30s").
+		Description("Replicas, utilization, scaling events (annotations and log, with rollback) and growth phases.").
+		WithVariable(dashboard.NewQueryVariableBuilder("service").Label("Service").
+			Datasource(promDS).Query(dashboard.StringOrMap{String: cog.ToPtr("label_values(service:replicas:count, service)")}).
+			Multi(true).IncludeAll(true).AllValue(".+").Refresh(dashboard.VariableRefreshOnTimeRangeChanged)).
+		Annotation(dashboard.NewAnnotationQueryBuilder().Name("Scaling events").Datasource(pluginDS).Enable(true).
+			IconColor("orange").Target(ws("Anno", "scaling_annotations", map[string]any{"limit": 500}))).
+		WithPanel(timeseries.NewPanelBuilder().Title("Replicas").
+			Description("Ready replicas (normalized series) and what the autoscaler's metrics call for before stabilization and bounds.").
+			Datasource(promDS).
+			WithTarget(prom("A", `max by (service) (service:replicas:count`+sel+`)`, "{{service}} ready")).
+			WithTarget(prom("B", `max by (service) (wedsync_autoscaler_desired_replicas`+sel+`)`, "{{service}} desired")).
+			Unit("short").Decimals(0).Height(8).Span(12)).
+		WithPanel(timeseries.NewPanelBuilder().Title("CPU and memory utilization").
+			Datasource(promDS).
+			WithTarget(prom("A", `max by (service) (service:cpu_utilization:ratio`+sel+`)`, "{{service}} CPU")).
+			WithTarget(prom("B", `max by (service) (service:memory_utilization:ratio`+sel+`)`, "{{service}} memory")).
+			Unit("percentunit").Min(0).Thresholds(steps("transparent", 0.8, "red")).
+			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLine)).Height(8).Span(12)).
+		WithPanel(timeseries.NewPanelBuilder().Title("p95 latency").
+			Datasource(promDS).WithTarget(prom("A", `max by (service) (service:http_request_duration_seconds:p95`+sel+`)`, "{{service}}")).
+			Unit("s").Thresholds(steps("transparent", 2.0, "red")).
+			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLine)).Height(8).Span(12)).
+		WithPanel(timeseries.NewPanelBuilder().Title("Decisions by outcome").
+			Description("Why the autoscaler acted or held: scale, cooldown, stabilizing, no_data, at_bound, cost_ceiling, …").
+			Datasource(promDS).WithTarget(prom("A", `sum by (outcome) (increase(wedsync_autoscaler_decisions_total`+sel+`[$__rate_interval]))`, "{{outcome}}")).
+			Unit("short").DrawStyle(common.GraphDrawStyleBars).Height(8).Span(12)).
+		WithPanel(timeseries.NewPanelBuilder().Title("Scaling events per interval").
+			Datasource(pluginDS).WithTarget(ws("A", "scaling_event_summary", map[string]any{"groupBy": "event_type"})).
+			DrawStyle(common.GraphDrawStyleBars).Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).Height(8).Span(12)).
+		WithPanel(timeseries.NewPanelBuilder().Title("Alerts asking for action").
+			Datasource(promDS).WithTarget(prom("A", `count by (alertname) (ALERTS{alertstate="firing", scaling_action!=""})`, "{{alertname}}")).
+			Unit("short").Decimals(0).DrawStyle(common.GraphDrawStyleBars).Height(8).Span(12)).
+		WithRow(row("Event log")).
+		WithPanel(table.NewPanelBuilder().Title("Scaling events").
+			Description("Newest first. Rollback re-applies an event's before state through the autoscaler's current limits (Editor role).").
+			Datasource(pluginDS).WithTarget(ws("A", "scaling_events", map[string]any{"limit": 200})).
+			Overrides(append(hide("before", "after", "rollback_of"), unitFor("cost_impact_monthly", "currencyUSD"))).
+			Actions([]cog.Builder[dashboard.Action]{
+				action("Roll back", "events/${__data.fields.id}/rollback", "Roll back event ${__data.fields.id} (${__data.fields.service} ${__data.fields.event_type})?",
+					"rollback-${__data.fields.id}", `{"dry_run": false}`),
+			}).Height(12).Span(24)).
+		WithPanel(table.NewPanelBuilder().Title("Growth phases").
+			Datasource(pluginDS).WithTarget(ws("A", "growth_phases", nil)).Height(7).Span(24))
+}
