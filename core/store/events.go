@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
 )
 
@@ -71,19 +72,46 @@ const eventColumns = `id::text, event_type, service_name, trigger_reason, trigge
 	coalesce(rollback_of::text, ''), coalesce(rolled_back_by::text, ''), started_at, completed_at, rolled_back_at, duration_ms`
 
 func scanEvent(row pgx.Row) (Event, error) {
-	var e Event
-	var cost *string
-	err := row.Scan(&e.ID, &e.Type, &e.Service, &e.TriggerReason, &e.TriggerMetrics, &e.Before, &e.After,
-		&e.Status, &e.InitiatedBy, &e.InitiatedUserID, &cost, &e.ErrorMessage,
-		&e.RollbackOf, &e.RolledBackBy, &e.StartedAt, &e.CompletedAt, &e.RolledBackAt, &e.DurationMS)
+	// Plain destinations: pgx reads named string types and pointers to
+	// pointers through reflection, which was most of the time of listing
+	// 1,000 events.
+	var (
+		e                       Event
+		typ, status             string
+		cost                    pgtype.Text
+		completed, rolledBackAt pgtype.Timestamptz
+		duration                pgtype.Int8
+	)
+	err := row.Scan(&e.ID, &typ, &e.Service, &e.TriggerReason, rawJSON(&e.TriggerMetrics), rawJSON(&e.Before), rawJSON(&e.After),
+		&status, &e.InitiatedBy, &e.InitiatedUserID, &cost, &e.ErrorMessage,
+		&e.RollbackOf, &e.RolledBackBy, &e.StartedAt, &completed, &rolledBackAt, &duration)
 	if err != nil {
 		return Event{}, translate(err)
 	}
-	if e.CostImpactMonthly, err = parseNullDecimal(cost); err != nil {
-		return Event{}, fmt.Errorf("event %s: cost_impact_monthly: %w", e.ID, err)
+	e.Type, e.Status = EventType(typ), EventStatus(status)
+	if completed.Valid {
+		e.CompletedAt = &completed.Time
+	}
+	if rolledBackAt.Valid {
+		e.RolledBackAt = &rolledBackAt.Time
+	}
+	if duration.Valid {
+		e.DurationMS = &duration.Int64
+	}
+	if cost.Valid {
+		d, err := decimal.NewFromString(cost.String)
+		if err != nil {
+			return Event{}, fmt.Errorf("event %s: cost_impact_monthly %q: %w", e.ID, cost.String, err)
+		}
+		e.CostImpactMonthly = decimal.NewNullDecimal(d)
 	}
 	return e, nil
 }
+
+// rawJSON scans a json/jsonb column as its bytes. Scanned into a
+// *json.RawMessage, pgx runs json.Unmarshal on it, which re-validates what
+// PostgreSQL already validated: a third of the time of listing 1,000 events.
+func rawJSON(m *json.RawMessage) *[]byte { return (*[]byte)(m) }
 
 func nullDecimalText(d decimal.NullDecimal) *string {
 	if !d.Valid {
@@ -206,7 +234,7 @@ func (s *Store) getEvent(ctx context.Context, db DBTX, id string) (Event, error)
 // UnfinishedEvents lists in_progress events, oldest first: what a restarted
 // autoscaler must reconcile against the actuators' real state.
 func (s *Store) UnfinishedEvents(ctx context.Context) ([]Event, error) {
-	return s.listEvents(ctx, `SELECT `+eventColumns+` FROM scaling_events WHERE status IN ('pending', 'in_progress') ORDER BY started_at`)
+	return s.listEvents(ctx, 0, `SELECT `+eventColumns+` FROM scaling_events WHERE status IN ('pending', 'in_progress') ORDER BY started_at`)
 }
 
 // LastFinishedEvent is the most recent finished event of a service —
@@ -251,20 +279,23 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) 
 	if f.After != nil {
 		afterAt, afterID = &f.After.StartedAt, &f.After.ID
 	}
-	return s.listEvents(ctx, `SELECT `+eventColumns+` FROM scaling_events
+	return s.listEvents(ctx, limit, `SELECT `+eventColumns+` FROM scaling_events
 		WHERE ($1 = '' OR service_name = $1) AND ($2 = '' OR status = $2) AND ($3 = '' OR event_type = $3)
 		  AND ($4::timestamptz IS NULL OR started_at >= $4) AND ($5::timestamptz IS NULL OR started_at < $5)
 		  AND ($6::timestamptz IS NULL OR (started_at, id) < ($6, $7::uuid))
 		ORDER BY started_at DESC, id DESC LIMIT $8`, f.Service, string(f.Status), string(f.Type), from, to, afterAt, afterID, limit)
 }
 
-func (s *Store) listEvents(ctx context.Context, sql string, args ...any) ([]Event, error) {
+// listEvents runs a query of eventColumns; expect is how many rows it may
+// return (0: unknown). Growing the slice row by row copied the events over
+// and over: a fifth of the time of a list of 1,000.
+func (s *Store) listEvents(ctx context.Context, expect int, sql string, args ...any) ([]Event, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list scaling events: %w", translate(err))
 	}
 	defer rows.Close()
-	var out []Event
+	out := make([]Event, 0, expect)
 	for rows.Next() {
 		e, err := scanEvent(rows)
 		if err != nil {
