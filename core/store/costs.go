@@ -220,6 +220,10 @@ type CostLine struct {
 	Day                              decimal.Decimal // on the day asked for
 	MonthToDate                      decimal.Decimal // from the 1st of asOf's month through asOf
 	Baseline                         decimal.Decimal // mean daily cost over the baseline days before the day
+	// CreditsMonthToDate is what credits (charge category Credit) took off
+	// MonthToDate, as a positive amount: netted, they would hide what the
+	// series really costs once a promotion or commitment runs out.
+	CreditsMonthToDate decimal.Decimal
 }
 
 // CostLines reads every cost series with its value on day, its month to
@@ -235,7 +239,8 @@ func (s *Store) CostLines(ctx context.Context, day, asOf time.Time, baselineDays
 	rows, err := s.pool.Query(ctx, `SELECT service_name, resource_type, team, feature,
 			coalesce(sum(cost_amount) FILTER (WHERE cost_date = $1::date), 0)::text,
 			coalesce(sum(cost_amount) FILTER (WHERE cost_date >= date_trunc('month', $2::date)::date), 0)::text,
-			coalesce(sum(cost_amount) FILTER (WHERE cost_date >= $1::date - $3::int AND cost_date < $1::date), 0)::text
+			coalesce(sum(cost_amount) FILTER (WHERE cost_date >= $1::date - $3::int AND cost_date < $1::date), 0)::text,
+			coalesce(-sum(cost_amount) FILTER (WHERE cost_date >= date_trunc('month', $2::date)::date AND charge_category = 'Credit'), 0)::text
 		FROM cost_tracking
 		WHERE cost_date >= least($1::date - $3::int, date_trunc('month', $2::date)::date) AND cost_date <= greatest($1::date, $2::date)
 			AND currency = $4
@@ -248,15 +253,16 @@ func (s *Store) CostLines(ctx context.Context, day, asOf time.Time, baselineDays
 	n := decimal.NewFromInt(int64(baselineDays))
 	for rows.Next() {
 		var l CostLine
-		var dayS, mtdS, baseS string
-		if err := rows.Scan(&l.Service, &l.Resource, &l.Team, &l.Feature, &dayS, &mtdS, &baseS); err != nil {
+		var dayS, mtdS, baseS, creditS string
+		if err := rows.Scan(&l.Service, &l.Resource, &l.Team, &l.Feature, &dayS, &mtdS, &baseS, &creditS); err != nil {
 			return nil, fmt.Errorf("cost lines: %w", translate(err))
 		}
-		var errs [3]error
+		var errs [4]error
 		l.Day, errs[0] = parseDecimal(dayS)
 		l.MonthToDate, errs[1] = parseDecimal(mtdS)
 		var base decimal.Decimal
 		base, errs[2] = parseDecimal(baseS)
+		l.CreditsMonthToDate, errs[3] = parseDecimal(creditS)
 		for _, e := range errs {
 			if e != nil {
 				return nil, fmt.Errorf("cost lines: %w", e)

@@ -239,6 +239,10 @@ func TestCostReads(t *testing.T) {
 	if oa.Service != "openai" || !oa.Day.Equal(dec("2.5")) || !oa.MonthToDate.Equal(dec("11.25")) || !oa.Baseline.Equal(dec("0.964286")) {
 		t.Errorf("openai line: %+v", oa)
 	}
+	// The credit is netted above and shown on its own, positive.
+	if !oa.CreditsMonthToDate.Equal(dec("0.25")) || !ve.CreditsMonthToDate.IsZero() {
+		t.Errorf("credits: openai %s, vercel %s; want 0.25 and 0", oa.CreditsMonthToDate, ve.CreditsMonthToDate)
+	}
 	if ve.Service != "vercel" || !ve.Day.IsZero() || !ve.MonthToDate.Equal(dec("7")) || !ve.Baseline.Equal(dec("1")) {
 		t.Errorf("vercel line (nothing on the day, October left out): %+v", ve)
 	}

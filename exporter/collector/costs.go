@@ -22,6 +22,9 @@ var (
 		"service", "resource", "team", "feature")
 	costMTDDesc = desc("cost_month_to_date_usd",
 		"Cost from the 1st of the current UTC month through today so far.", "service", "resource", "team", "feature")
+	costCreditsMTDDesc = desc("cost_credits_month_to_date_usd",
+		"Credits (FOCUS ChargeCategory Credit) taken off the month-to-date cost so far, as a positive amount; only series with credits.",
+		"service", "resource", "team", "feature")
 	costBaselineDesc = desc("cost_daily_baseline_usd",
 		"Mean daily cost over the baseline days before yesterday (7 by default): what a spike is measured against.",
 		"service", "resource", "team", "feature")
@@ -55,6 +58,9 @@ func (c Costs) Update(ctx context.Context, now time.Time, ch chan<- prometheus.M
 		ch <- gauge(costDailyDesc, l.Day, labels...)
 		ch <- gauge(costMTDDesc, l.MonthToDate, labels...)
 		ch <- gauge(costBaselineDesc, l.Baseline, labels...)
+		if !l.CreditsMonthToDate.IsZero() {
+			ch <- gauge(costCreditsMTDDesc, l.CreditsMonthToDate, labels...)
+		}
 	}
 	for _, u := range usage {
 		ch <- gauge(usageDailyDesc, u.Day, u.Service, u.Resource, u.Unit)
