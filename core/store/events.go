@@ -98,12 +98,12 @@ func scanEvent(row pgx.Row) (Event, error) {
 	if duration.Valid {
 		e.DurationMS = &duration.Int64
 	}
+	var costText *string
 	if cost.Valid {
-		d, err := decimal.NewFromString(cost.String)
-		if err != nil {
-			return Event{}, fmt.Errorf("event %s: cost_impact_monthly %q: %w", e.ID, cost.String, err)
-		}
-		e.CostImpactMonthly = decimal.NewNullDecimal(d)
+		costText = &cost.String
+	}
+	if e.CostImpactMonthly, err = parseNullDecimal(costText); err != nil {
+		return Event{}, fmt.Errorf("event %s: cost_impact_monthly: %w", e.ID, err)
 	}
 	return e, nil
 }
