@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -23,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/shopspring/decimal"
 
+	"github.com/wedsync/scaling/core/devstack"
 	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/core/storetest"
 	"github.com/wedsync/scaling/exporter/billing"
@@ -393,13 +393,7 @@ func TestSnapshotServesCachedRendering(t *testing.T) {
 
 func promtoolCheckMetrics(t *testing.T, metrics []byte) {
 	t.Helper()
-	bin, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Fatal("promtool not found: run `make deps`")
-	}
-	cmd := exec.Command(bin, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(metrics)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	if err := devstack.CheckMetrics(context.Background(), metrics); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -186,13 +185,7 @@ metrics: {snapshot_interval: 1s}
 
 func promtoolCheckMetrics(t *testing.T, metrics []byte) {
 	t.Helper()
-	bin, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Fatal("promtool not found: run `make deps`")
-	}
-	cmd := exec.Command(bin, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(metrics)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	if err := devstack.CheckMetrics(context.Background(), metrics); err != nil {
+		t.Fatal(err)
 	}
 }
