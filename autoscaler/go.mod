@@ -14,6 +14,7 @@ require (
 
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0 // indirect
+	github.com/robfig/cron/v3 v3.0.1 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
 )
 
@@ -58,7 +59,9 @@ require (
 	github.com/pandatix/go-abnf v0.5.5 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/procfs v0.23.0 // indirect
+	github.com/wedsync/scaling/demo v0.0.0
 	github.com/wedsync/scaling/loadtest v0.0.0
+	github.com/wedsync/scaling/rules v0.0.0
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
@@ -76,3 +79,7 @@ require (
 replace github.com/wedsync/scaling/core => ../core
 
 replace github.com/wedsync/scaling/loadtest => ../loadtest
+
+replace github.com/wedsync/scaling/demo => ../demo
+
+replace github.com/wedsync/scaling/rules => ../rules

@@ -53,6 +53,13 @@ type Profile struct {
 	// before an *_avg1h series is recorded at all.
 	LongWindowCoverage float64 `yaml:"long_window_coverage"`
 
+	// ScalingTarget is the utilization the autoscaler aims at and its
+	// tolerance. Policies' utilization and load targets must equal it (a
+	// test checks the repository's policies), and no scaling alert may fire
+	// inside the band target × (1 ± tolerance): an alert and the decision
+	// it triggers never disagree.
+	ScalingTarget ScalingTarget `yaml:"scaling_target"`
+
 	CPUHigh           Alert        `yaml:"cpu_high"`
 	CPUSustainedHigh  Alert        `yaml:"cpu_sustained_high"`
 	DBCPUHigh         Alert        `yaml:"db_cpu_high"`
@@ -117,6 +124,17 @@ func (c CostThresholds) BudgetBands() []BudgetBand {
 	return []BudgetBand{{"info", 0, w}, {"warning", w, cr}, {"critical", cr, 0}}
 }
 
+// ScalingTarget is the autoscaler's utilization target and tolerance.
+type ScalingTarget struct {
+	Utilization float64 `yaml:"utilization"`
+	Tolerance   float64 `yaml:"tolerance"`
+}
+
+// Band is the range of utilization inside which the decision holds.
+func (s ScalingTarget) Band() (lo, hi float64) {
+	return s.Utilization * (1 - s.Tolerance), s.Utilization * (1 + s.Tolerance)
+}
+
 // Alert is a ratio threshold (0,1] and how long it must hold.
 type Alert struct {
 	Threshold float64  `yaml:"threshold"`
@@ -143,7 +161,9 @@ type AlertmanagerTimings struct {
 // field means what it would mean to them.
 const (
 	defaultEvaluationInterval = Duration(60e9)
-	defaultRateWindowScrapes  = 4 // rate window = 4 evaluation intervals
+	defaultTargetUtilization  = 0.6 // the autoscaler policies' usual CPU target
+	defaultTargetTolerance    = 0.1 // HPA's
+	defaultRateWindowScrapes  = 4   // rate window = 4 evaluation intervals
 	defaultLongWindow         = Duration(3600e9)
 	defaultLongWindowCoverage = 0.9
 	defaultFireWithin         = Duration(120e9)
@@ -237,6 +257,12 @@ func (t *Thresholds) applyDefaults() {
 }
 
 func (p *Profile) applyDefaults() {
+	if p.ScalingTarget.Utilization == 0 {
+		p.ScalingTarget.Utilization = defaultTargetUtilization
+	}
+	if p.ScalingTarget.Tolerance == 0 {
+		p.ScalingTarget.Tolerance = defaultTargetTolerance
+	}
 	if p.EvaluationInterval == 0 {
 		p.EvaluationInterval = defaultEvaluationInterval
 	}

@@ -96,6 +96,14 @@ func TestLoadThresholdsRejects(t *testing.T) {
 				`  line 12: not a Prometheus duration "1 hour": unit " hour" unknown or out of order (y, w, d, h, m, s, ms)`,
 		},
 		{
+			name: "alert threshold inside the decision's tolerance band",
+			yaml: func(t *testing.T) string {
+				return edit(t, "cpu_high: {threshold: 0.8, for: 10s}", "cpu_high: {threshold: 0.65, for: 10s}")
+			},
+			want: "invalid thresholds:\n" +
+				"  profiles.demo.cpu_high.threshold: must be above the autoscaler's tolerance band [0.54, 0.66] (scaling_target), got 0.65: the alert would fire where the decision holds",
+		},
+		{
 			name: "scale-down threshold inside the scale-up band",
 			yaml: func(t *testing.T) string {
 				return edit(t, "underutilized: {threshold: 0.3, for: 30s}", "underutilized: {threshold: 0.75, for: 30s}")

@@ -83,6 +83,31 @@ func (p *Profile) validate(path string, ps *problems) {
 		}
 	}
 
+	// One source for alert thresholds and decision targets: inside the
+	// decision's tolerance band no scaling alert fires.
+	st := p.ScalingTarget
+	if ratio(ps, path+".scaling_target.utilization", st.Utilization) {
+		if !(st.Tolerance >= 0 && st.Tolerance < 1) {
+			ps.add(path+".scaling_target.tolerance", "must be in [0,1), got %s", formatFloat(st.Tolerance))
+		} else {
+			lo, hi := st.Band()
+			for _, a := range []struct {
+				field string
+				th    float64
+			}{{"cpu_high", p.CPUHigh.Threshold}, {"cpu_sustained_high", p.CPUSustainedHigh.Threshold}} {
+				if a.th > 0 && a.th <= hi {
+					ps.add(path+"."+a.field+".threshold", "must be above the autoscaler's tolerance band [%s, %s] (scaling_target), got %s: the alert would fire where the decision holds",
+						formatFloat(lo), formatFloat(hi), formatFloat(a.th))
+				}
+			}
+			// Above the band the hysteresis rule above already says no.
+			if th := p.Underutilized.Threshold; th >= lo && th <= hi {
+				ps.add(path+".underutilized.threshold", "must be below the autoscaler's tolerance band [%s, %s] (scaling_target), got %s: the alert would fire where the decision holds",
+					formatFloat(lo), formatFloat(hi), formatFloat(th))
+			}
+		}
+	}
+
 	p.Alertmanager.validate(path+".alertmanager", ps)
 	p.Cost.validate(path+".cost", ps)
 }

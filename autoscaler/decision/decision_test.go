@@ -3,12 +3,12 @@ package decision
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wedsync/scaling/autoscaler/policy"
-	"github.com/wedsync/scaling/core/store"
 )
 
 const horizontalPolicy = `
@@ -46,6 +46,12 @@ func load(t *testing.T) *policy.File {
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
+// The directions a firing alert allows (alerts_only control).
+var (
+	up   = &Directions{Up: true}
+	down = &Directions{Down: true}
+)
+
 func obs(cpu, p95 float64) []Observation {
 	return []Observation{{Name: "cpu", Value: cpu, Target: 0.6}, {Name: "p95", Value: p95, Target: 1}}
 }
@@ -61,31 +67,31 @@ func TestDecideHorizontal(t *testing.T) {
 		target  int
 		raw     int
 	}{
-		{"cpu over target scales up", Input{Action: store.EventScaleUp, Current: 4, Observations: obs(0.9, 0.5)}, Scale, 6, 6},
-		{"worst metric wins (latency)", Input{Action: store.EventScaleUp, Current: 2, Observations: obs(0.9, 3)}, Scale, 6, 6},
-		{"rate limit: max(4, 100%) of 2 is 4", Input{Action: store.EventScaleUp, Current: 2, Observations: obs(1.0, 8)}, Scale, 6, 16},
-		{"worst metric within limit", Input{Action: store.EventScaleUp, Current: 6, Observations: obs(0.8, 1.5)}, Scale, 9, 9},
-		{"rate limit: max(4, 100% of 3) is 4", Input{Action: store.EventScaleUp, Current: 3, Observations: obs(1.0, 4.5)}, Scale, 7, 14},
-		{"clamped to max", Input{Action: store.EventScaleUp, Current: 8, Observations: obs(1.0, 2)}, Scale, 10, 16},
-		{"at max holds", Input{Action: store.EventScaleUp, Current: 10, Observations: obs(1.0, 2)}, AtBound, 10, 20},
-		{"within tolerance holds", Input{Action: store.EventScaleUp, Current: 4, Observations: obs(0.65, 1.05)}, WithinTolerance, 4, 4},
-		{"alert up but metrics say down: hold", Input{Action: store.EventScaleUp, Current: 4, Observations: obs(0.2, 0.1)}, WithinTolerance, 4, 2},
-		{"NaN holds", Input{Action: store.EventScaleUp, Current: 4, Observations: []Observation{{Name: "cpu", Value: math.NaN(), Target: 0.6, Problem: "nan"}, {Name: "p95", Value: 3, Target: 1}}}, NoData, 4, 4},
-		{"missing data never scales down", Input{Action: store.EventScaleDown, Current: 4, HistorySince: long, Observations: []Observation{{Name: "cpu", Problem: "no_data"}, {Name: "p95", Value: 0.1, Target: 1}}}, NoData, 4, 4},
-		{"stale data holds", Input{Action: store.EventScaleDown, Current: 4, HistorySince: long, Observations: []Observation{{Name: "cpu", Value: 0.1, Problem: "stale"}, {Name: "p95", Value: 0.1, Target: 1}}}, NoData, 4, 4},
-		{"scale down one step (max(1, 50%) of 4 = 2)", Input{Action: store.EventScaleDown, Current: 4, HistorySince: long, Observations: obs(0.1, 0.1)}, Scale, 2, 1},
-		{"scale down clamped to min", Input{Action: store.EventScaleDown, Current: 3, HistorySince: long, Observations: obs(0.05, 0.05)}, Scale, 2, 1},
-		{"at min holds", Input{Action: store.EventScaleDown, Current: 2, HistorySince: long, Observations: obs(0.05, 0.05)}, AtBound, 2, 1},
-		{"down window covers a higher recommendation", Input{Action: store.EventScaleDown, Current: 6, HistorySince: long, Observations: obs(0.1, 0.1),
+		{"cpu over target scales up", Input{Allow: up, Current: 4, Observations: obs(0.9, 0.5)}, Scale, 6, 6},
+		{"worst metric wins (latency)", Input{Allow: up, Current: 2, Observations: obs(0.9, 3)}, Scale, 6, 6},
+		{"rate limit: max(4, 100%) of 2 is 4", Input{Allow: up, Current: 2, Observations: obs(1.0, 8)}, Scale, 6, 16},
+		{"worst metric within limit", Input{Allow: up, Current: 6, Observations: obs(0.8, 1.5)}, Scale, 9, 9},
+		{"rate limit: max(4, 100% of 3) is 4", Input{Allow: up, Current: 3, Observations: obs(1.0, 4.5)}, Scale, 7, 14},
+		{"clamped to max", Input{Allow: up, Current: 8, Observations: obs(1.0, 2)}, Scale, 10, 16},
+		{"at max holds", Input{Allow: up, Current: 10, Observations: obs(1.0, 2)}, AtBound, 10, 20},
+		{"within tolerance holds", Input{Allow: up, Current: 4, Observations: obs(0.65, 1.05)}, WithinTolerance, 4, 4},
+		{"alert up but metrics say down: hold", Input{Allow: up, Current: 4, Observations: obs(0.2, 0.1)}, WithinTolerance, 4, 2},
+		{"NaN holds", Input{Allow: up, Current: 4, Observations: []Observation{{Name: "cpu", Value: math.NaN(), Target: 0.6, Problem: "nan"}, {Name: "p95", Value: 3, Target: 1}}}, NoData, 4, 4},
+		{"missing data never scales down", Input{Allow: down, Current: 4, HistorySince: long, Observations: []Observation{{Name: "cpu", Problem: "no_data"}, {Name: "p95", Value: 0.1, Target: 1}}}, NoData, 4, 4},
+		{"stale data holds", Input{Allow: down, Current: 4, HistorySince: long, Observations: []Observation{{Name: "cpu", Value: 0.1, Problem: "stale"}, {Name: "p95", Value: 0.1, Target: 1}}}, NoData, 4, 4},
+		{"scale down one step (max(1, 50%) of 4 = 2)", Input{Allow: down, Current: 4, HistorySince: long, Observations: obs(0.1, 0.1)}, Scale, 2, 1},
+		{"scale down clamped to min", Input{Allow: down, Current: 3, HistorySince: long, Observations: obs(0.05, 0.05)}, Scale, 2, 1},
+		{"at min holds", Input{Allow: down, Current: 2, HistorySince: long, Observations: obs(0.05, 0.05)}, AtBound, 2, 1},
+		{"down window covers a higher recommendation", Input{Allow: down, Current: 6, HistorySince: long, Observations: obs(0.1, 0.1),
 			History: []Recommendation{{At: t0.Add(-2 * time.Minute), Level: 6}}}, Stabilizing, 6, 1},
-		{"down window partly: highest in window wins", Input{Action: store.EventScaleDown, Current: 8, HistorySince: long, Observations: obs(0.1, 0.1),
+		{"down window partly: highest in window wins", Input{Allow: down, Current: 8, HistorySince: long, Observations: obs(0.1, 0.1),
 			History: []Recommendation{{At: t0.Add(-2 * time.Minute), Level: 6}, {At: t0.Add(-10 * time.Minute), Level: 9}}}, Scale, 6, 2},
-		{"down window not yet observed after restart", Input{Action: store.EventScaleDown, Current: 6, HistorySince: t0.Add(-time.Minute), Observations: obs(0.1, 0.1)}, Stabilizing, 6, 1},
-		{"cooldown holds", Input{Action: store.EventScaleUp, Current: 4, LastAction: t0.Add(-30 * time.Second), Observations: obs(0.9, 0.5)}, Cooldown, 4, 6},
-		{"cooldown over", Input{Action: store.EventScaleUp, Current: 4, LastAction: t0.Add(-61 * time.Second), Observations: obs(0.9, 0.5)}, Scale, 6, 6},
-		{"below min while idle is raised by a scale-up alert", Input{Action: store.EventScaleUp, Current: 1, Observations: obs(0.7, 0.5)}, Scale, 2, 2},
-		{"above max with scale-down alert comes down by 50%", Input{Action: store.EventScaleDown, Current: 14, HistorySince: long, Observations: obs(0.1, 0.1)}, Scale, 7, 3},
-		{"above max with scale-up alert does not scale down", Input{Action: store.EventScaleUp, Current: 14, Observations: obs(1.0, 2)}, AtBound, 14, 28},
+		{"down window not yet observed after restart", Input{Allow: down, Current: 6, HistorySince: t0.Add(-time.Minute), Observations: obs(0.1, 0.1)}, Stabilizing, 6, 1},
+		{"cooldown holds", Input{Allow: up, Current: 4, LastAction: t0.Add(-30 * time.Second), Observations: obs(0.9, 0.5)}, Cooldown, 4, 6},
+		{"cooldown over", Input{Allow: up, Current: 4, LastAction: t0.Add(-61 * time.Second), Observations: obs(0.9, 0.5)}, Scale, 6, 6},
+		{"below min while idle is raised by a scale-up alert", Input{Allow: up, Current: 1, Observations: obs(0.7, 0.5)}, Scale, 2, 2},
+		{"above max with scale-down alert comes down by 50%", Input{Allow: down, Current: 14, HistorySince: long, Observations: obs(0.1, 0.1)}, Scale, 7, 3},
+		{"above max with scale-up alert does not scale down", Input{Allow: up, Current: 14, Observations: obs(1.0, 2)}, WithinTolerance, 14, 28},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,9 +115,9 @@ func TestDecideHorizontal(t *testing.T) {
 func TestDecideIsIdempotent(t *testing.T) {
 	t.Parallel()
 	p := load(t).Services["api"]
-	in := Input{Now: t0, Action: store.EventScaleUp, Current: 2, Observations: obs(1.0, 4)}
+	in := Input{Now: t0, Allow: up, Current: 2, Observations: obs(1.0, 4)}
 	a, b := Decide(p, in), Decide(p, in)
-	if a != b {
+	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("two decisions on one state differ: %+v vs %+v", a, b)
 	}
 	in.Current = a.Target // after acting, a re-delivery sees the new state
@@ -132,11 +138,11 @@ func TestDecideVertical(t *testing.T) {
 		outcome Outcome
 		target  int
 	}{
-		{"one tier up per action", Input{Action: store.EventScaleUp, Current: 0, Observations: cpu(2.8)}, Scale, 1}, // needs 8 (ci_medium) but max_step 1
-		{"exact fit", Input{Action: store.EventScaleUp, Current: 1, Observations: cpu(1.4)}, Scale, 2},
-		{"max_tier bound", Input{Action: store.EventScaleUp, Current: 2, Observations: cpu(1.0)}, AtBound, 2},
-		{"down a tier", Input{Action: store.EventScaleDown, Current: 2, HistorySince: long, Observations: cpu(0.2)}, Scale, 1},
-		{"within tolerance", Input{Action: store.EventScaleUp, Current: 1, Observations: cpu(0.75)}, WithinTolerance, 1},
+		{"one tier up per action", Input{Allow: up, Current: 0, Observations: cpu(2.8)}, Scale, 1}, // needs 8 (ci_medium) but max_step 1
+		{"exact fit", Input{Allow: up, Current: 1, Observations: cpu(1.4)}, Scale, 2},
+		{"max_tier bound", Input{Allow: up, Current: 2, Observations: cpu(1.0)}, AtBound, 2},
+		{"down a tier", Input{Allow: down, Current: 2, HistorySince: long, Observations: cpu(0.2)}, Scale, 1},
+		{"within tolerance", Input{Allow: up, Current: 1, Observations: cpu(0.75)}, WithinTolerance, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -195,7 +201,7 @@ services:
 		{2, false, Scale, 4, false},       // within the ceiling
 	}
 	for _, tc := range tests {
-		out := Decide(p, Input{Now: t0, Action: store.EventScaleUp, Current: tc.current, Observations: cpu, SLOBreached: tc.slo})
+		out := Decide(p, Input{Now: t0, Allow: up, Current: tc.current, Observations: cpu, SLOBreached: tc.slo})
 		if out.Outcome != tc.outcome || out.Target != tc.target || out.OverCeiling != tc.over {
 			t.Errorf("current %d slo %v: %s → %d over %v (%s); want %s → %d over %v", tc.current, tc.slo, out.Outcome, out.Target, out.OverCeiling, out.Reason, tc.outcome, tc.target, tc.over)
 		}

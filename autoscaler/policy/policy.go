@@ -1,7 +1,8 @@
 // Package policy is the autoscaler's policy file: for every service, how it
 // is scaled (horizontally in replicas or vertically along a tier ladder),
-// within which bounds, towards which metric targets, how fast, and through
-// which actuator.
+// whether it is tracked continuously or only on alerts, within which bounds
+// (and scheduled windows that raise them), towards which metric targets,
+// ahead of which forecasts, how fast, and through which actuator.
 package policy
 
 import (
@@ -14,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/wedsync/scaling/autoscaler/actuator"
+	"github.com/wedsync/scaling/autoscaler/schedule"
 	"github.com/wedsync/scaling/core/config"
 )
 
@@ -25,10 +27,22 @@ const (
 	Vertical   Mode = "vertical"
 )
 
+// Control is when the scaler may act on a service.
+type Control string
+
+const (
+	// Level: every sync period the service's target is tracked (HPA
+	// semantics); a firing alert only makes the next evaluation immediate.
+	Level Control = "level"
+	// AlertsOnly: act only in a direction a firing alert asks for (the
+	// behaviour before level-triggered control).
+	AlertsOnly Control = "alerts_only"
+)
+
 // File is a whole policy file.
 type File struct {
-	// SyncPeriod is how often every service's metrics are read, to keep the
-	// stabilization history and the desired-replicas gauges current.
+	// SyncPeriod is how often every service is evaluated (and acted on,
+	// under level control).
 	SyncPeriod config.Duration `yaml:"sync_period,omitempty"`
 	// AlertTTL: a firing alert not re-sent by Alertmanager for this long no
 	// longer allows action (a lost "resolved" must not scale forever).
@@ -39,6 +53,7 @@ type File struct {
 // Service is one service's policy.
 type Service struct {
 	Mode     Mode            `yaml:"mode,omitempty"` // default horizontal
+	Control  Control         `yaml:"control,omitempty"`
 	Actuator actuator.Config `yaml:"actuator"`
 
 	MinReplicas *int `yaml:"min_replicas,omitempty"`
@@ -69,6 +84,18 @@ type Service struct {
 	ScaleUp   Behavior `yaml:"scale_up,omitempty"`
 	ScaleDown Behavior `yaml:"scale_down,omitempty"`
 
+	// Predictive scales ahead of forecast load (optional).
+	Predictive *Predictive `yaml:"predictive,omitempty"`
+	// Schedules raise the bounds for windows of time (weekend peaks, the
+	// engagement season), compiled by Validate.
+	Schedules []schedule.Window `yaml:"schedules,omitempty"`
+	// MetricWindow is the widest rate or average window the metric queries
+	// read (the rules' rate window): after Prometheus starts, no decision
+	// reads a window that is not yet full.
+	MetricWindow config.Duration `yaml:"metric_window,omitempty"`
+
+	schedules *schedule.Set
+
 	// Queue describes a worker pool draining a queue, for queue-worker
 	// recommendations (optional).
 	Queue *Queue `yaml:"queue,omitempty"`
@@ -95,28 +122,58 @@ type Tier struct {
 	PriceMonthly *decimal.Decimal `yaml:"price_monthly"`
 }
 
+// MetricType is what a metric tells the decision.
+type MetricType string
+
+const (
+	// Utilization is a share of the capacity in use (CPU): desired =
+	// ceil(current × value / target), as HPA computes it.
+	Utilization MetricType = "utilization"
+	// MetricLoad is the work arriving (requests or jobs per second): desired
+	// = ceil(value / (capacity per replica × target utilization)). It keeps
+	// sizing right when utilization saturates at 100 %.
+	MetricLoad MetricType = "load"
+	// Guard is a symptom (latency, error ratio): above its target capacity
+	// is short, so nothing scales down and a cost ceiling gives way; it
+	// never says by how much to scale.
+	Guard MetricType = "guard"
+)
+
 // Metric is one input of the decision.
 type Metric struct {
-	Name string `yaml:"name"`
+	Name string     `yaml:"name"`
+	Type MetricType `yaml:"type,omitempty"` // default utilization
 	// Query is PromQL returning exactly one sample, normally a normalized
 	// series such as service:cpu_utilization:ratio{service="api"}.
-	Query  string  `yaml:"query"`
+	Query string `yaml:"query"`
+	// Target: the utilization aimed at (utilization, load), or the value
+	// above which capacity is short (guard).
 	Target float64 `yaml:"target"`
+	// CapacityPerReplica (load): what one replica serves at 100 % busy, in
+	// the query's unit; the fallback while CapacityFrom has not learned it.
+	CapacityPerReplica float64 `yaml:"capacity_per_replica,omitempty"`
+	// CapacityFrom (load): learn the capacity per replica from the named
+	// utilization metric (load ÷ (replicas × utilization)), or take it from
+	// the newest load test of the service ("load_test").
+	CapacityFrom string `yaml:"capacity_from,omitempty"`
 }
 
-// Behavior bounds one direction of change.
-type Behavior struct {
-	// StabilizationWindow: scale up to the lowest, or down to the highest,
-	// recommendation seen over this window (HPA semantics).
-	StabilizationWindow *config.Duration `yaml:"stabilization_window,omitempty"`
-	// Cooldown after any finished action on the service before another in
-	// this direction.
-	Cooldown *config.Duration `yaml:"cooldown,omitempty"`
-	// MaxStep and MaxPercent bound one action: the larger of the two wins
-	// (HPA: up max(4 pods, 100 %)).
-	MaxStep    *int `yaml:"max_step,omitempty"`
-	MaxPercent *int `yaml:"max_percent,omitempty"`
+// CapacityFromLoadTest takes a load metric's capacity per replica from the
+// newest performance benchmark named after the service.
+const CapacityFromLoadTest = "load_test"
+
+// Metric returns the service's metric of that name, nil if none.
+func (s *Service) Metric(name string) *Metric {
+	for i := range s.Metrics {
+		if s.Metrics[i].Name == name {
+			return &s.Metrics[i]
+		}
+	}
+	return nil
 }
+
+// ScheduleSet is the compiled schedules (nil: none).
+func (s *Service) ScheduleSet() *schedule.Set { return s.schedules }
 
 // Defaults, mirroring Kubernetes' HPA where it has one.
 const (
@@ -129,11 +186,18 @@ const (
 	DefaultDownWindow      = 5 * time.Minute
 	DefaultUpCooldown      = time.Minute
 	DefaultDownCooldown    = 5 * time.Minute
-	DefaultUpMaxStep       = 4
-	DefaultUpMaxPercent    = 100
-	DefaultDownMaxStep     = 1
-	DefaultDownMaxPercent  = 50
-	DefaultVerticalMaxStep = 1
+	DefaultRatePeriod      = 15 * time.Second // HPA's periodSeconds
+	DefaultMetricWindow    = time.Minute      // the production rules' rate window
+)
+
+// Default rate policies: HPA's for scale-up (4 pods or 100 % per 15 s,
+// whichever is more); for scale-down 1 replica or 50 % per 15 s, gentler
+// than HPA's 100 % because a replica released here takes minutes to come
+// back. Vertical services move one tier per period either way.
+var (
+	DefaultUpPolicies       = []RatePolicy{{Type: Pods, Value: 4, Period: config.Duration(DefaultRatePeriod)}, {Type: Percent, Value: 100, Period: config.Duration(DefaultRatePeriod)}}
+	DefaultDownPolicies     = []RatePolicy{{Type: Pods, Value: 1, Period: config.Duration(DefaultRatePeriod)}, {Type: Percent, Value: 50, Period: config.Duration(DefaultRatePeriod)}}
+	DefaultVerticalPolicies = []RatePolicy{{Type: Pods, Value: 1, Period: config.Duration(DefaultRatePeriod)}}
 )
 
 // Load reads, defaults and validates a policy file.
@@ -163,7 +227,6 @@ func Parse(data []byte) (*File, error) {
 }
 
 func durPtr(d time.Duration) *config.Duration { c := config.Duration(d); return &c }
-func intPtr(i int) *int                       { return &i }
 
 // ApplyDefaults fills every unset field.
 func (f *File) ApplyDefaults() {
@@ -180,6 +243,20 @@ func (f *File) ApplyDefaults() {
 		if s.Mode == "" {
 			s.Mode = Horizontal
 		}
+		if s.Control == "" {
+			s.Control = Level
+		}
+		if s.MetricWindow == 0 {
+			s.MetricWindow = config.Duration(DefaultMetricWindow)
+		}
+		for i := range s.Metrics {
+			if s.Metrics[i].Type == "" {
+				s.Metrics[i].Type = Utilization
+			}
+		}
+		if s.Predictive != nil {
+			s.Predictive.fill()
+		}
 		if s.Tolerance == nil {
 			t := DefaultTolerance
 			s.Tolerance = &t
@@ -190,12 +267,12 @@ func (f *File) ApplyDefaults() {
 		if s.SettleTimeout == 0 {
 			s.SettleTimeout = config.Duration(DefaultSettleTimeout)
 		}
-		upStep, upPct, downStep, downPct := DefaultUpMaxStep, DefaultUpMaxPercent, DefaultDownMaxStep, DefaultDownMaxPercent
+		up, down := DefaultUpPolicies, DefaultDownPolicies
 		if s.Mode == Vertical {
-			upStep, upPct, downStep, downPct = DefaultVerticalMaxStep, 0, DefaultVerticalMaxStep, 0
+			up, down = DefaultVerticalPolicies, DefaultVerticalPolicies
 		}
-		s.ScaleUp.fill(DefaultUpWindow, DefaultUpCooldown, upStep, upPct)
-		s.ScaleDown.fill(DefaultDownWindow, DefaultDownCooldown, downStep, downPct)
+		s.ScaleUp.fill(DefaultUpWindow, DefaultUpCooldown, up, f.SyncPeriod.D())
+		s.ScaleDown.fill(DefaultDownWindow, DefaultDownCooldown, down, f.SyncPeriod.D())
 		if s.Mode == Vertical && len(s.Tiers) > 0 {
 			if s.MinTier == "" {
 				s.MinTier = s.Tiers[0].Name
@@ -204,21 +281,6 @@ func (f *File) ApplyDefaults() {
 				s.MaxTier = s.Tiers[len(s.Tiers)-1].Name
 			}
 		}
-	}
-}
-
-func (b *Behavior) fill(window, cooldown time.Duration, step, pct int) {
-	if b.StabilizationWindow == nil {
-		b.StabilizationWindow = durPtr(window)
-	}
-	if b.Cooldown == nil {
-		b.Cooldown = durPtr(cooldown)
-	}
-	if b.MaxStep == nil {
-		b.MaxStep = intPtr(step)
-	}
-	if b.MaxPercent == nil {
-		b.MaxPercent = intPtr(pct)
 	}
 }
 
@@ -256,6 +318,8 @@ func (f *File) Validate() error {
 			errs = append(errs, s.validateHorizontal(p)...)
 		case Vertical:
 			errs = append(errs, s.validateVertical(p)...)
+		case Mode(AlertsOnly), Mode(Level):
+			add("%s.mode: %q is a control mode: write `control: %s` (mode is horizontal or vertical)", p, s.Mode, s.Mode)
 		default:
 			add("%s.mode: %q is not horizontal or vertical", p, s.Mode)
 		}
@@ -277,6 +341,33 @@ func (f *File) Validate() error {
 			if !(m.Target > 0) || math.IsInf(m.Target, 0) {
 				add("%s.target: must be a positive number, got %v", mp, m.Target)
 			}
+			errs = append(errs, s.validateMetric(mp, m)...)
+		}
+		if len(s.Metrics) > 0 && !s.sizes() {
+			add("%s.metrics: every metric is a guard: at least one utilization or load metric must say how many replicas are needed", p)
+		}
+		switch s.Control {
+		case Level, AlertsOnly:
+		default:
+			add("%s.control: %q is not level or alerts_only", p, s.Control)
+		}
+		if s.MetricWindow < 0 {
+			add("%s.metric_window: must not be negative", p)
+		}
+		if s.Predictive != nil {
+			errs = append(errs, s.Predictive.validate(p+".predictive", s, f.SyncPeriod.D())...)
+		}
+		if len(s.Schedules) > 0 {
+			if s.Mode == Vertical {
+				add("%s.schedules: scheduled windows raise min_replicas: vertical policies are not supported", p)
+			} else if s.validBounds() {
+				lo, hi := s.Bounds()
+				set, err := schedule.Compile(s.Schedules, lo, hi, p+".schedules", time.Now())
+				if err != nil {
+					errs = append(errs, err)
+				}
+				s.schedules = set
+			}
 		}
 		if t := *s.Tolerance; t < 0 || t >= 1 || math.IsNaN(t) {
 			add("%s.tolerance: must be in [0, 1), got %v", p, t)
@@ -288,12 +379,14 @@ func (f *File) Validate() error {
 			add("%s.settle_timeout: must not be negative", p)
 		}
 		if c := s.MonthlyCostCeiling; c != nil {
-			lo, _ := s.Bounds()
 			switch {
 			case !c.IsPositive():
 				add("%s.monthly_cost_ceiling: must be positive", p)
-			case s.validBounds() && s.MonthlyCost(lo).GreaterThan(*c):
-				add("%s.monthly_cost_ceiling: %s is below the cost of the minimum (%s)", p, c, s.MonthlyCost(lo))
+			case s.validBounds():
+				// Bounds panics on unset bounds, which are reported above.
+				if lo, _ := s.Bounds(); s.MonthlyCost(lo).GreaterThan(*c) {
+					add("%s.monthly_cost_ceiling: %s is below the cost of the minimum (%s)", p, c, s.MonthlyCost(lo))
+				}
 			}
 		}
 		if q := s.Queue; q != nil {
@@ -313,8 +406,8 @@ func (f *File) Validate() error {
 				add("%s.queue: worker pools scale horizontally", p)
 			}
 		}
-		errs = append(errs, s.ScaleUp.validate(p+".scale_up")...)
-		errs = append(errs, s.ScaleDown.validate(p+".scale_down")...)
+		errs = append(errs, s.ScaleUp.validate(p+".scale_up", s.Mode == Vertical)...)
+		errs = append(errs, s.ScaleDown.validate(p+".scale_down", s.Mode == Vertical)...)
 	}
 	return errors.Join(errs...)
 }
@@ -385,24 +478,47 @@ func (s *Service) validateVertical(p string) []error {
 	return errs
 }
 
-func (b *Behavior) validate(p string) []error {
+func (s *Service) validateMetric(mp string, m Metric) []error {
 	var errs []error
-	if b.StabilizationWindow.D() < 0 {
-		errs = append(errs, fmt.Errorf("%s.stabilization_window: must not be negative", p))
-	}
-	if b.Cooldown.D() < 0 {
-		errs = append(errs, fmt.Errorf("%s.cooldown: must not be negative", p))
-	}
-	if *b.MaxStep < 0 {
-		errs = append(errs, fmt.Errorf("%s.max_step: must not be negative, got %d", p, *b.MaxStep))
-	}
-	if *b.MaxPercent < 0 {
-		errs = append(errs, fmt.Errorf("%s.max_percent: must not be negative, got %d", p, *b.MaxPercent))
-	}
-	if *b.MaxStep == 0 && *b.MaxPercent == 0 {
-		errs = append(errs, fmt.Errorf("%s: max_step and max_percent are both 0, so this direction could never act", p))
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	switch m.Type {
+	case Utilization, Guard:
+		if m.CapacityPerReplica != 0 || m.CapacityFrom != "" {
+			add("%s: capacity_per_replica and capacity_from belong to metrics of type load", mp)
+		}
+	case MetricLoad:
+		if s.Mode == Vertical {
+			add("%s.type: a load metric sizes replicas; for a vertical policy use utilization", mp)
+		}
+		if m.Target > 1 {
+			add("%s.target: a load metric's target is the utilization of capacity aimed at, in (0, 1], got %v", mp, m.Target)
+		}
+		if m.CapacityPerReplica < 0 || math.IsNaN(m.CapacityPerReplica) || math.IsInf(m.CapacityPerReplica, 0) {
+			add("%s.capacity_per_replica: must be a positive number, got %v", mp, m.CapacityPerReplica)
+		}
+		switch from := m.CapacityFrom; {
+		case from == "" && m.CapacityPerReplica == 0:
+			add("%s: a load metric needs capacity_per_replica, capacity_from, or both", mp)
+		case from == "" || from == CapacityFromLoadTest:
+		default:
+			if u := s.Metric(from); u == nil || u.Type != Utilization && u.Type != "" {
+				add("%s.capacity_from: %q is neither load_test nor a utilization metric of the service", mp, from)
+			}
+		}
+	default:
+		add("%s.type: %q is not utilization, load or guard", mp, m.Type)
 	}
 	return errs
+}
+
+// sizes reports whether a metric can say how many replicas are needed.
+func (s *Service) sizes() bool {
+	for _, m := range s.Metrics {
+		if m.Type != Guard {
+			return true
+		}
+	}
+	return false
 }
 
 func validName(s string) bool {

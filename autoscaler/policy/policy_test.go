@@ -27,8 +27,11 @@ func TestExamplePolicyIsValid(t *testing.T) {
 	if d := db.ScaleDown.StabilizationWindow.D().String(); d != "5m0s" {
 		t.Fatalf("default down window = %s", d)
 	}
-	if *db.ScaleUp.MaxStep != 1 {
-		t.Fatalf("vertical default max_step = %d, want 1", *db.ScaleUp.MaxStep)
+	if got := db.ScaleUp.Policies; len(got) != 1 || got[0].Type != Pods || got[0].Value != 1 {
+		t.Fatalf("vertical default rate policies = %+v, want one tier per period", got)
+	}
+	if api.Control != Level || api.Predictive == nil || api.ScheduleSet().Len() != 2 {
+		t.Fatalf("api: control %s, predictive %v, %d schedules", api.Control, api.Predictive, api.ScheduleSet().Len())
 	}
 }
 
@@ -70,6 +73,40 @@ func TestParseErrors(t *testing.T) {
 			[]string{"services.api: tiers, min_tier and max_tier belong to vertical policies (mode: vertical)"}},
 		{"zero min", strings.Replace(base, "min_replicas: 1", "min_replicas: 0", 1), []string{"services.api.min_replicas: must be at least 1, got 0"}},
 		{"both steps zero", base + "    scale_up: {max_step: 0, max_percent: 0}\n", []string{"services.api.scale_up: max_step and max_percent are both 0"}},
+		{"legacy and policies mixed", base + "    scale_up: {max_step: 2, policies: [{type: Pods, value: 4, period: 15s}]}\n",
+			[]string{"services.api.scale_up: max_step/max_percent and policies are two formats of the same limit: keep only policies"}},
+		{"bad rate policy", base + "    scale_down: {policies: [{type: Pod, value: 0, period: 1h}], select: Most}\n",
+			[]string{`services.api.scale_down.policies[0].type: "Pod" is not Pods or Percent`, "services.api.scale_down.policies[0].value: must be positive, got 0",
+				"services.api.scale_down.policies[0].period: must be in (0, 30m] (HPA's limit), got 1h", `services.api.scale_down.select: "Most" is not Max, Min or Disabled`}},
+		{"control in mode", strings.Replace(base, "    min_replicas: 1", "    mode: alerts_only\n    min_replicas: 1", 1),
+			[]string{"services.api.mode: \"alerts_only\" is a control mode: write `control: alerts_only` (mode is horizontal or vertical)"}},
+		{"unknown control", base + "    control: sometimes\n", []string{`services.api.control: "sometimes" is not level or alerts_only`}},
+		{"unknown metric type", strings.Replace(base, `{name: cpu, query: "up", target: 0.6}`, `{name: cpu, type: latency, query: "up", target: 0.6}`, 1),
+			[]string{`services.api.metrics[0].type: "latency" is not utilization, load or guard`}},
+		{"only guards", strings.Replace(base, `{name: cpu, query: "up", target: 0.6}`, `{name: p95, type: guard, query: "up", target: 2}`, 1),
+			[]string{"services.api.metrics: every metric is a guard"}},
+		{"load without capacity", strings.Replace(base, `{name: cpu, query: "up", target: 0.6}`, `{name: rps, type: load, query: "up", target: 0.6}`, 1),
+			[]string{"services.api.metrics[0]: a load metric needs capacity_per_replica, capacity_from, or both"}},
+		{"load capacity from an unknown metric", strings.Replace(base, `{name: cpu, query: "up", target: 0.6}`, `{name: rps, type: load, query: "up", target: 1.5, capacity_from: mem}`, 1),
+			[]string{`services.api.metrics[0].capacity_from: "mem" is neither load_test nor a utilization metric`, "a load metric's target is the utilization of capacity aimed at, in (0, 1], got 1.5"}},
+		{"predictive driver is a symptom", base + "    predictive: {driver: cpu, forecasters: [trend, magic], lead: 5s}\n",
+			[]string{`services.api.predictive.driver: metric "cpu" is of type utilization; the driver must be a load`,
+				`services.api.predictive.forecasters[1]: "magic" is not trend or seasonal`,
+				"services.api.predictive.lead: 5s is shorter than the sync period (15s)"}},
+		{"seasonal too short", strings.Replace(base, `{name: cpu, query: "up", target: 0.6}`, `{name: rps, type: load, query: "up", target: 0.6, capacity_per_replica: 10}`, 1) +
+			"    predictive: {driver: rps, seasonal: {min_history: 2d, step: 11m}}\n",
+			[]string{"services.api.predictive.seasonal.step: 11m does not divide a week", "services.api.predictive.seasonal.min_history: at least 7d"}},
+		{"schedule with an invalid cron", base + "    schedules: [{name: peak, cron: '0 25 * * *', duration: 1h, min_replicas: 3}]\n",
+			[]string{`services.api.schedules[0].cron: "0 25 * * *" is not a valid cron expression`}},
+		{"schedule with min > max", base + "    schedules: [{name: peak, start: 2027-04-01, end: 2027-05-01, min_replicas: 4, max_replicas: 3}]\n",
+			[]string{"services.api.schedules[0].max_replicas: 3 is below"}},
+		{"ceiling without bounds does not panic", `
+services:
+  api:
+    actuator: {type: http, http: {url: "http://127.0.0.1:1/admin/replicas"}}
+    monthly_cost_ceiling: 100
+    metrics: [{name: cpu, query: "up", target: 0.6}]
+`, []string{"services.api.min_replicas: required"}},
 		{"several problems at once", strings.Replace(strings.Replace(base, "min_replicas: 1", "min_replicas: 9", 1), "target: 0.6", "target: 0", 1),
 			[]string{"min_replicas (9) is greater than max_replicas (5)", "metrics[0].target: must be a positive number"}},
 		{"bad service name", strings.Replace(base, "  api:", "  API Server:", 1), []string{"services.API Server: service name must match"}},

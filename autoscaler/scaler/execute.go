@@ -62,6 +62,17 @@ func (s *Scaler) finish(ctx context.Context, ev store.Event, status store.EventS
 		return ev
 	}
 	s.cfg.Metrics.events.WithLabelValues(done.Service, string(done.Type), string(done.Status)).Inc()
+	if ss := s.ctls[done.Service]; ss != nil {
+		// Cooldown counts from here; a completed scale-up's duration is how
+		// long the service takes to become ready (the forecasts' lead).
+		var ready time.Duration
+		if done.Type == store.EventScaleUp && done.Status == store.StatusCompleted && done.DurationMS != nil {
+			ready = time.Duration(*done.DurationMS) * time.Millisecond
+		}
+		ss.mu.Lock()
+		ss.ctl.Finished(s.cfg.Now(), ready)
+		ss.mu.Unlock()
+	}
 	if status == store.StatusFailed {
 		s.cfg.Logger.Error("scaling action failed", "service", done.Service, "event_id", done.ID, "err", msg)
 		if s.cfg.Alerter != nil {

@@ -1,30 +1,54 @@
 package scaler
 
 import (
+	"errors"
+	"math"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wedsync/scaling/autoscaler/control"
+	"github.com/wedsync/scaling/autoscaler/decision"
 	"github.com/wedsync/scaling/autoscaler/policy"
+	"github.com/wedsync/scaling/autoscaler/predict"
 )
 
 // Metrics are the scaler's own series.
 type Metrics struct {
-	decisions        *prometheus.CounterVec
-	events           *prometheus.CounterVec
-	actuatorDuration *prometheus.HistogramVec
-	decisionLatency  prometheus.Histogram
-	replicas         *prometheus.GaugeVec
-	desiredReplicas  *prometheus.GaugeVec
-	tier             *prometheus.GaugeVec
-	desiredTier      *prometheus.GaugeVec
+	decisions         *prometheus.CounterVec
+	evaluationErrors  *prometheus.CounterVec
+	events            *prometheus.CounterVec
+	actuatorDuration  *prometheus.HistogramVec
+	decisionLatency   prometheus.Histogram
+	replicas          *prometheus.GaugeVec
+	desiredReplicas   *prometheus.GaugeVec
+	tier              *prometheus.GaugeVec
+	desiredTier       *prometheus.GaugeVec
+	reactiveReplicas  *prometheus.GaugeVec
+	predictedReplicas *prometheus.GaugeVec
+	scheduledMin      *prometheus.GaugeVec
+	forecast          *prometheus.GaugeVec
+	forecastError     *prometheus.GaugeVec
+	forecastLead      *prometheus.GaugeVec
+	forecasterReady   *prometheus.GaugeVec
+	seasonalHistory   *prometheus.GaugeVec
+	capacity          *prometheus.GaugeVec
+	controlInfo       *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and registers them on reg (if not nil).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: name, Help: help}, labels)
+	}
 	m := &Metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "wedsync", Subsystem: "autoscaler", Name: "decisions_total",
-			Help: "Decisions taken while an alert asked for action, by service and outcome.",
+			Help: "Evaluations of a service, by service and outcome (scale, within_tolerance, no_data, …).",
 		}, []string{"service", "outcome"}),
+		evaluationErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "wedsync", Subsystem: "autoscaler", Name: "evaluation_errors_total",
+			Help: "Evaluations that could not decide because the service's state or alerts could not be read.",
+		}, []string{"service"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "wedsync", Subsystem: "autoscaler", Name: "events_total",
 			Help: "Scaling events finished, by service, type and final status.",
@@ -39,25 +63,28 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from receiving a notification to calling the actuator.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1},
 		}),
-		replicas: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "wedsync", Subsystem: "autoscaler", Name: "replicas",
-			Help: "Current replicas of a horizontally scaled service, as its actuator reads them.",
-		}, []string{"service"}),
-		desiredReplicas: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "wedsync", Subsystem: "autoscaler", Name: "desired_replicas",
-			Help: "Replicas the metrics call for now, before stabilization, rate limits and bounds.",
-		}, []string{"service"}),
-		tier: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "wedsync", Subsystem: "autoscaler", Name: "tier_level",
-			Help: "Position of a vertically scaled service's current tier in its ladder (0 = smallest).",
-		}, []string{"service"}),
-		desiredTier: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "wedsync", Subsystem: "autoscaler", Name: "desired_tier_level",
-			Help: "Tier position the metrics call for now, before stabilization, rate limits and bounds.",
-		}, []string{"service"}),
+		replicas:          gauge("replicas", "Current replicas of a horizontally scaled service, as its actuator reads them.", "service"),
+		desiredReplicas:   gauge("desired_replicas", "Replicas the metrics and forecasts call for now, before stabilization, rate policies and bounds.", "service"),
+		tier:              gauge("tier_level", "Position of a vertically scaled service's current tier in its ladder (0 = smallest).", "service"),
+		desiredTier:       gauge("desired_tier_level", "Tier position the metrics call for now, before stabilization, rate limits and bounds.", "service"),
+		reactiveReplicas:  gauge("reactive_desired_replicas", "Replicas the current metrics alone call for.", "service"),
+		predictedReplicas: gauge("predicted_desired_replicas", "Replicas the forecast load at now + lead calls for (absent without a forecast).", "service"),
+		scheduledMin:      gauge("scheduled_min_replicas", "Minimum replicas raised by the scheduled windows active now (0: none).", "service"),
+		forecast: gauge("forecast_value", "Highest load a forecaster expects between now and now + lead, in the driver metric's unit.",
+			"service", "forecaster", "metric"),
+		forecastError: gauge("forecast_error_ratio", "Absolute percentage error of the forecaster's latest forecast whose window has passed, against the load seen (0.1 = 10 %).",
+			"service", "forecaster"),
+		forecastLead:    gauge("forecast_lead_seconds", "How far ahead forecasts look: measured time to become ready + one sync period (or the policy's lead).", "service"),
+		forecasterReady: gauge("forecaster_ready", "1 when the forecaster can forecast (enough history, a significant trend), else 0.", "service", "forecaster"),
+		seasonalHistory: gauge("seasonal_history_seconds", "History the seasonal model was last fitted on (0: too little or none).", "service"),
+		capacity:        gauge("capacity_per_replica", "Capacity per replica a load metric is sized with (learned, from a load test, or configured).", "service", "metric"),
+		controlInfo: gauge("control_info", "How a service is controlled: control (level, alerts_only) and predictive (active, forecast_only, off).",
+			"service", "control", "predictive"),
 	}
 	if reg != nil {
-		reg.MustRegister(m.decisions, m.events, m.actuatorDuration, m.decisionLatency, m.replicas, m.desiredReplicas, m.tier, m.desiredTier)
+		reg.MustRegister(m.decisions, m.evaluationErrors, m.events, m.actuatorDuration, m.decisionLatency, m.replicas, m.desiredReplicas,
+			m.tier, m.desiredTier, m.reactiveReplicas, m.predictedReplicas, m.scheduledMin, m.forecast, m.forecastError, m.forecastLead,
+			m.forecasterReady, m.seasonalHistory, m.capacity, m.controlInfo)
 	}
 	return m
 }
@@ -70,10 +97,76 @@ func (m *Metrics) setLevel(p *policy.Service, service string, level int) {
 	m.replicas.WithLabelValues(service).Set(float64(level))
 }
 
-func (m *Metrics) setDesired(p *policy.Service, service string, level int) {
-	if p.Mode == policy.Vertical {
-		m.desiredTier.WithLabelValues(service).Set(float64(level))
+func (m *Metrics) setControl(service string, p *policy.Service) {
+	mode := "off"
+	if pr := p.Predictive; pr != nil {
+		mode = "active"
+		if pr.ForecastOnly {
+			mode = "forecast_only"
+		}
+	}
+	m.controlInfo.WithLabelValues(service, string(p.Control), mode).Set(1)
+}
+
+// observe publishes one evaluation.
+func (m *Metrics) observe(service string, p *policy.Service, level int, out decision.Output, notes control.Notes, tr *predict.Tracker) {
+	if !out.Recorded {
 		return
 	}
-	m.desiredReplicas.WithLabelValues(service).Set(float64(level))
+	if p.Mode == policy.Vertical {
+		m.desiredTier.WithLabelValues(service).Set(float64(out.Raw))
+		return
+	}
+	m.desiredReplicas.WithLabelValues(service).Set(float64(out.Raw))
+	m.reactiveReplicas.WithLabelValues(service).Set(float64(out.Reactive))
+	sched := 0
+	if len(out.Scheduled) > 0 {
+		sched = out.Min
+	}
+	m.scheduledMin.WithLabelValues(service).Set(float64(sched))
+	for _, mt := range p.Metrics {
+		if mt.Type == policy.MetricLoad {
+			m.capacity.WithLabelValues(service, mt.Name).Set(decision.CapacityOf(&mt, notes.Capacity))
+		}
+	}
+	pr := p.Predictive
+	if pr == nil {
+		return
+	}
+	m.forecastLead.WithLabelValues(service).Set(notes.Lead.Seconds())
+	if out.Predicted != nil {
+		m.predictedReplicas.WithLabelValues(service).Set(float64(*out.Predicted))
+	} else {
+		m.predictedReplicas.DeleteLabelValues(service)
+	}
+	for _, f := range pr.Forecasters {
+		ready := 0.0
+		for _, fc := range notes.Forecasts {
+			if fc.Forecaster == f {
+				ready = 1
+				m.forecast.WithLabelValues(service, f, pr.Driver).Set(fc.Value)
+			}
+		}
+		if ready == 0 {
+			m.forecast.DeleteLabelValues(service, f, pr.Driver)
+		}
+		m.forecasterReady.WithLabelValues(service, f).Set(ready)
+	}
+	for _, f := range append([]string{control.Combined}, pr.Forecasters...) {
+		if e, ok := tr.Last(f); ok && !math.IsNaN(e) {
+			m.forecastError.WithLabelValues(service, f).Set(e)
+		}
+	}
+}
+
+func (m *Metrics) setSeasonal(service string, s *predict.Seasonal, err error) {
+	var h *predict.HistoryError
+	switch {
+	case err == nil:
+		m.seasonalHistory.WithLabelValues(service).Set(s.History.Seconds())
+	case errors.As(err, &h):
+		m.seasonalHistory.WithLabelValues(service).Set(h.Have.Seconds())
+	default:
+		m.seasonalHistory.WithLabelValues(service).Set(0)
+	}
 }

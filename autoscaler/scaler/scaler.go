@@ -1,10 +1,13 @@
-// Package scaler is the autoscaler's control loop. Alerts say that a service
-// needs attention; the scaler then reads the service's real state (the
-// actuator) and its metrics (Prometheus), computes an absolute target with
-// package decision, writes the event before acting, acts, waits for the
-// change to show, and records the outcome. Because every pass starts from
-// current state, duplicated or retried notifications cannot compound, and
-// an interrupted action is reconciled against the actuator after a restart.
+// Package scaler is the autoscaler's control loop, level-triggered: every
+// sync period it gathers each service's real state (the actuator), its
+// metrics (Prometheus), the alerts that concern it and its forecasts,
+// decides with package decision what the service should be at, and acts —
+// event written before the actuator is called, change awaited, outcome
+// recorded. A firing alert only makes the next evaluation immediate (and,
+// under `control: alerts_only`, is what allows a direction at all). Because
+// every pass starts from current state, duplicated or retried notifications
+// cannot compound, and an interrupted action is reconciled against the
+// actuator after a restart.
 package scaler
 
 import (
@@ -21,6 +24,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/wedsync/scaling/autoscaler/actuator"
+	"github.com/wedsync/scaling/autoscaler/control"
 	"github.com/wedsync/scaling/autoscaler/decision"
 	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/core/store"
@@ -35,6 +39,7 @@ type Store interface {
 	GetEvent(ctx context.Context, id string) (store.Event, error)
 	UnfinishedEvents(ctx context.Context) ([]store.Event, error)
 	LastFinishedEvent(ctx context.Context, service string) (store.Event, error)
+	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	RecordDecision(ctx context.Context, d store.Decision) error
 	ActivePhase(ctx context.Context) (store.Phase, error)
 	ActivatePhase(ctx context.Context, id string) (store.Phase, error)
@@ -62,7 +67,15 @@ type Config struct {
 	Store     Store
 	Observer  Observer
 	Actuators map[string]actuator.Actuator
-	Alerter   Alerter // optional
+	// History reads the driver's past for the forecasters (optional:
+	// without it prediction runs on what this process observed).
+	History HistoryReader
+	// AlertCheck says which alerts Prometheus itself still has firing
+	// (optional): an alert it no longer has no longer allows action.
+	AlertCheck AlertChecker
+	// Capacities reads load-test throughput per replica (optional).
+	Capacities CapacityReader
+	Alerter    Alerter // optional
 	// Budgets, when set, make scale-ups budget-aware (see overBudget).
 	Budgets BudgetStore
 	DryRun  bool
@@ -70,7 +83,10 @@ type Config struct {
 	Metrics *Metrics
 	// SettlePoll is how often the actuator is read while an action settles.
 	SettlePoll time.Duration
-	Now        func() time.Time
+	// Parallel bounds how many services a sync evaluates at once, so that
+	// one hung dependency stalls only its own service (default 8).
+	Parallel int
+	Now      func() time.Time
 }
 
 // Scaler runs the loop.
@@ -78,19 +94,27 @@ type Scaler struct {
 	cfg     Config
 	started time.Time
 
-	mu      sync.Mutex
-	history map[string][]decision.Recommendation
-	busy    map[string]bool
-	pending map[string]time.Time // kicked services → earliest notification receipt
-	kick    chan struct{}
-	wg      sync.WaitGroup
-	runCtx  context.Context // set by Run: actions started by the API live as long as the loop
+	mu       sync.Mutex
+	ctls     map[string]*svcState
+	busy     map[string]bool
+	pending  map[string]time.Time // kicked services → earliest notification receipt
+	recorded map[string]string    // last decision recorded per service (outcome and target)
+	kick     chan struct{}
+	wg       sync.WaitGroup
+	runCtx   context.Context // set by Run: actions started by the API live as long as the loop
 
 	// The active growth phase, whose scaling configuration narrows the
 	// policy's bounds (see effective).
 	phase       store.Phase
 	phaseCfg    PhaseConfig
 	phaseLoaded bool
+}
+
+// svcState is a service's controller, evaluated by one goroutine at a time.
+type svcState struct {
+	mu     sync.Mutex
+	ctl    *control.Service
+	seeded bool // actions and readiness read back from the event log
 }
 
 // New builds a Scaler. Every service of the policy needs an actuator.
@@ -109,8 +133,19 @@ func New(c Config) (*Scaler, error) {
 	if c.Metrics == nil {
 		c.Metrics = NewMetrics(nil)
 	}
-	return &Scaler{cfg: c, started: c.Now(), history: map[string][]decision.Recommendation{},
-		busy: map[string]bool{}, pending: map[string]time.Time{}, kick: make(chan struct{}, 1)}, nil
+	if c.Parallel <= 0 {
+		c.Parallel = 8
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Scaler{cfg: c, started: c.Now(), ctls: map[string]*svcState{}, busy: map[string]bool{}, pending: map[string]time.Time{},
+		recorded: map[string]string{}, kick: make(chan struct{}, 1)}
+	for name, p := range c.Policy.Services {
+		s.ctls[name] = &svcState{ctl: control.New(name, s.started)}
+		c.Metrics.setControl(name, p)
+	}
+	return s, nil
 }
 
 // Known reports whether a service is in the policy.
@@ -143,6 +178,8 @@ func (s *Scaler) Run(ctx context.Context) error {
 		s.cfg.Logger.Warn("read the active growth phase; policy bounds apply until it is read", "err", err)
 	}
 	s.Reconcile(ctx, true)
+	s.seedAll(ctx)
+	s.refitAll(ctx)
 	tick := time.NewTicker(s.cfg.Policy.SyncPeriod.D())
 	defer tick.Stop()
 	s.syncAll(ctx)
@@ -156,29 +193,42 @@ func (s *Scaler) Run(ctx context.Context) error {
 			pending := s.pending
 			s.pending = map[string]time.Time{}
 			s.mu.Unlock()
-			for _, name := range sortedKeys(pending) {
-				s.Evaluate(ctx, name, pending[name])
-			}
+			s.each(ctx, sortedKeys(pending), func(name string) { s.Evaluate(ctx, name, pending[name]) })
 		case <-tick.C:
 			if err := s.ReloadPhase(ctx); err != nil {
 				s.cfg.Logger.Warn("reload the active growth phase", "err", err)
 			}
 			s.Reconcile(ctx, false)
 			s.syncAll(ctx)
+			s.refitAll(ctx)
 		}
 	}
 }
 
-// Wait blocks until actions started by Evaluate have finished.
+// Wait blocks until actions and refits started by the scaler have finished.
 func (s *Scaler) Wait() { s.wg.Wait() }
 
 func (s *Scaler) syncAll(ctx context.Context) {
-	for _, name := range sortedKeys(s.cfg.Policy.Services) {
+	s.each(ctx, sortedKeys(s.cfg.Policy.Services), func(name string) { s.Evaluate(ctx, name, time.Time{}) })
+}
+
+// each runs f for every service, at most Parallel at a time, and waits:
+// services do not wait for each other's Prometheus queries or actuators.
+func (s *Scaler) each(ctx context.Context, names []string, f func(string)) {
+	sem := make(chan struct{}, s.cfg.Parallel)
+	var wg sync.WaitGroup
+	for _, name := range names {
 		if ctx.Err() != nil {
-			return
+			break
 		}
-		s.Evaluate(ctx, name, time.Time{})
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(name)
+		}()
 	}
+	wg.Wait()
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -194,103 +244,107 @@ func sortedKeys[V any](m map[string]V) []string {
 type Result struct {
 	Service      string
 	Current      actuator.State
-	Action       store.EventType // "" when no alert asks for action
+	Action       store.EventType // the direction the decision took (or an alert asked for)
 	Output       decision.Output
+	Notes        control.Notes
 	Event        *store.Event // the event started, if any
 	Observations []decision.Observation
 	Err          error
 }
 
-// Evaluate reads the service's state and metrics, keeps the stabilization
-// history, and — if a firing alert asks for action — decides and, when the
-// decision is to scale, starts the action. received is when the
+// gathered is everything one evaluation reads.
+type gathered struct {
+	p       *policy.Service
+	cur     actuator.State
+	level   int
+	obs     []decision.Observation
+	alerts  []store.Alert
+	expired []string // alerts dropped because they ended
+}
+
+// Evaluate gathers the service's state, metrics, alerts and forecasts,
+// decides, and acts when the decision is to scale. received is when the
 // notification that caused this evaluation arrived (zero for a timer pass).
 func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) Result {
 	res := Result{Service: name}
-	if err := s.loadPhase(ctx); err != nil {
-		s.cfg.Logger.Warn("read the active growth phase", "err", err)
+	ss := s.ctls[name]
+	if ss == nil {
+		res.Err = fmt.Errorf("service %q is not in the policy file", name)
+		return res
 	}
-	p := s.effective(name)
-	s.mu.Lock()
-	busy := s.busy[name]
-	s.mu.Unlock()
-	if busy {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s.isBusy(name) {
 		res.Output.Outcome = decision.InProgress
 		return res
 	}
 	now := s.cfg.Now()
-	act := s.cfg.Actuators[name]
-	cur, level, err := s.current(ctx, name, p, act)
+	g, err := s.gather(ctx, name)
 	if err != nil {
 		res.Err = err
-		s.cfg.Logger.Warn("read current state", "service", name, "err", err)
+		s.cfg.Metrics.evaluationErrors.WithLabelValues(name).Inc()
+		s.cfg.Logger.Warn("gather", "service", name, "err", err)
 		return res
 	}
-	res.Current = cur
-	s.cfg.Metrics.setLevel(p, name, level)
+	res.Current, res.Observations = g.cur, g.obs
+	p := g.p
 
-	// Prometheus and PostgreSQL are read at the same time: this path runs
-	// between a notification and the action it calls for.
-	var obs []decision.Observation
-	observed := make(chan struct{})
-	go func() {
-		defer close(observed)
-		obs = s.cfg.Observer.Observe(ctx, p)
-	}()
-	alerts, alertsErr := s.cfg.Store.FiringAlerts(ctx, name, now.Add(-s.cfg.Policy.AlertTTL.D()))
-	var lastAction time.Time
-	var lastErr error
-	if alertsErr == nil && len(alerts) > 0 {
-		var last store.Event
-		switch last, lastErr = s.cfg.Store.LastFinishedEvent(ctx, name); {
-		case lastErr == nil && last.CompletedAt != nil:
-			lastAction = *last.CompletedAt
-		case errors.Is(lastErr, store.ErrNotFound):
-			lastErr = nil
+	in, notes := ss.ctl.Gather(p, now, g.level, g.obs, s.cfg.Policy.SyncPeriod.D(), s.gapAfter())
+	res.Notes = notes
+	in.SLOBreached = sloBreached(g.alerts)
+	up, down := alertReasons(g.alerts)
+	if p.Control == policy.AlertsOnly {
+		in.Allow = &decision.Directions{Up: up != "", Down: down != ""}
+	}
+	out := decision.Decide(p, in)
+	if out.Outcome == decision.Scale {
+		// About to act: count what every replica did, not only this one.
+		if in, err = s.refresh(ctx, ss, p, name, in); err != nil {
+			res.Err = err
+			s.cfg.Logger.Warn("read the service's recent events; not acting", "service", name, "err", err)
+			return res
 		}
+		out = decision.Decide(p, in)
 	}
-	<-observed
-	res.Observations = obs
-	raw, ok, _ := decision.Recommend(p, level, obs)
-	s.mu.Lock()
-	history := append([]decision.Recommendation(nil), s.history[name]...)
-	if ok {
-		s.history[name] = prune(append(s.history[name], decision.Recommendation{At: now, Level: raw}), now, p)
-		s.cfg.Metrics.setDesired(p, name, raw)
-	}
-	s.mu.Unlock()
+	ss.ctl.Record(p, now, out)
+	s.cfg.Metrics.observe(name, p, g.level, out, notes, &ss.ctl.Tracker)
 
-	if err := errors.Join(alertsErr, lastErr); err != nil {
-		res.Err = err
-		s.cfg.Logger.Warn("read firing alerts", "service", name, "err", err)
-		return res
-	}
-	up, down := alertReasons(alerts)
-	if up == "" && down == "" {
-		return res
-	}
-	slo := sloBreached(alerts)
-	in := decision.Input{Now: now, Current: level, Observations: obs, History: history, HistorySince: s.started, LastAction: lastAction,
-		SLOBreached: slo}
-	action, reasons, out := decideBoth(p, in, up, down)
-	res.Action = action
 	res.Output = out
-	inputs := mustJSON(map[string]any{"observations": obs, "alerts": alertSummaries(alerts), "decision": out})
-	d := store.Decision{Service: name, Outcome: string(out.Outcome), Action: action, Current: mustJSON(cur),
+	res.Action = s.actionOf(g.level, out, up, down)
+	reasons := triggerReasons(out, g.level, up, down, notes)
+	inputs := mustJSON(map[string]any{"observations": g.obs, "alerts": alertSummaries(g.alerts), "decision": out,
+		"forecasts": notes.Forecasts, "lead_seconds": notes.Lead.Seconds(), "expired_alerts": g.expired})
+	d := store.Decision{Service: name, Outcome: string(out.Outcome), Action: res.Action, Current: mustJSON(g.cur),
 		Desired: mustJSON(s.state(p, out.Target)), Inputs: inputs, Reason: out.Reason}
+	// An evaluation is worth a row when an alert asked for it, when it
+	// acts or would have, or when its conclusion changed: every sync period
+	// of every service would bury the why under the same "holding".
+	// Under alerts_only, only while an alert asks (as before level control).
+	worth := !received.IsZero()
+	if p.Control == policy.AlertsOnly {
+		worth = worth || up != "" || down != ""
+		if up == "" && down == "" {
+			res.Action = "" // nothing asked for a direction
+		}
+	} else {
+		worth = s.changed(name, out) || worth
+	}
 
-	overBudgets := s.budgetCheck(ctx, p, name, level, &out, slo)
+	overBudgets := s.budgetCheck(ctx, p, name, g.level, &out, in.SLOBreached)
 	res.Output = out
 	d.Outcome, d.Reason, d.Desired = string(out.Outcome), out.Reason, mustJSON(s.state(p, out.Target))
 	if out.Outcome != decision.Scale {
-		s.record(ctx, d)
+		if worth {
+			s.record(ctx, d)
+		}
+		s.cfg.Metrics.decisions.WithLabelValues(name, string(out.Outcome)).Inc()
 		return res
 	}
 	target := s.state(p, out.Target)
 	if s.cfg.DryRun {
 		d.Outcome = string(decision.DryRun)
 		s.record(ctx, d)
-		s.cfg.Logger.Info("dry run: would scale", "service", name, "from", cur.String(), "to", target.String(), "reason", out.Reason)
+		s.cfg.Logger.Info("dry run: would scale", "service", name, "from", g.cur.String(), "to", target.String(), "reason", out.Reason)
 		res.Output.Outcome = decision.DryRun
 		return res
 	}
@@ -300,10 +354,14 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	if len(overBudgets) > 0 {
 		reasons += " (over budget: SLO breached)"
 	}
+	by := "autoscaler"
+	if out.BySchedule {
+		by = "scheduled"
+	}
 	ev, err := s.cfg.Store.BeginEvent(ctx, store.NewEvent{
-		Type: direction(level, out.Target), Service: name, TriggerReason: reasons, TriggerMetrics: inputs,
-		Before: mustJSON(cur), After: mustJSON(target), InitiatedBy: "autoscaler",
-		CostImpactMonthly: costDelta(p, level, out.Target),
+		Type: direction(g.level, out.Target), Service: name, TriggerReason: reasons, TriggerMetrics: inputs,
+		Before: mustJSON(g.cur), After: mustJSON(target), InitiatedBy: by,
+		CostImpactMonthly: costDelta(p, g.level, out.Target),
 	})
 	if errors.Is(err, store.ErrBusy) {
 		// Another replica (or an interrupted run) owns this service now.
@@ -318,14 +376,19 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 		return res
 	}
 	res.Event = &ev
-	s.cfg.Logger.Info("scaling", "service", name, "event_id", ev.ID, "type", ev.Type, "from", cur.String(), "to", target.String(), "reason", out.Reason)
-	s.start(ctx, p, act, ev, target, received)
+	ss.ctl.Acted(p, ev.StartedAt, g.level, out.Target)
+	s.cfg.Metrics.decisions.WithLabelValues(name, string(out.Outcome)).Inc()
+	s.cfg.Logger.Info("scaling", "service", name, "event_id", ev.ID, "type", ev.Type, "from", g.cur.String(), "to", target.String(),
+		"initiated_by", by, "reason", out.Reason)
+	s.start(ctx, p, s.cfg.Actuators[name], ev, target, received)
 	if (out.OverCeiling || len(overBudgets) > 0) && s.cfg.Alerter != nil {
 		limit := strings.Join(overBudgets, "; ")
 		if out.OverCeiling {
 			limit = "ceiling " + p.MonthlyCostCeiling.StringFixed(2) + " " + limit
 		}
+		s.wg.Add(1)
 		go func() {
+			defer s.wg.Done()
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			if err := s.cfg.Alerter.OverCostCeiling(actx, ev, strings.TrimSpace(limit)); err != nil {
@@ -340,8 +403,217 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	return res
 }
 
+// gather reads the service's state, metrics and alerts. Prometheus and
+// PostgreSQL are read at the same time: this path runs between a
+// notification and the action it calls for.
+func (s *Scaler) gather(ctx context.Context, name string) (gathered, error) {
+	if err := s.loadPhase(ctx); err != nil {
+		s.cfg.Logger.Warn("read the active growth phase", "err", err)
+	}
+	g := gathered{p: s.effective(name)}
+	var err error
+	if g.cur, g.level, err = s.current(ctx, name, g.p, s.cfg.Actuators[name]); err != nil {
+		return g, err
+	}
+	s.cfg.Metrics.setLevel(g.p, name, g.level)
+	observed := make(chan struct{})
+	go func() {
+		defer close(observed)
+		g.obs = s.cfg.Observer.Observe(ctx, g.p)
+	}()
+	now := s.cfg.Now()
+	alerts, alertsErr := s.cfg.Store.FiringAlerts(ctx, name, now.Add(-s.cfg.Policy.AlertTTL.D()))
+	<-observed
+	if alertsErr != nil {
+		return g, fmt.Errorf("read firing alerts: %w", alertsErr)
+	}
+	g.alerts, g.expired = s.liveAlerts(ctx, name, alerts, now)
+	return g, nil
+}
+
+// liveAlerts drops alerts that have ended although no "resolved" arrived:
+// past their own endsAt, or no longer firing in Prometheus (after a
+// Prometheus restart an alert whose condition is gone is never resolved by
+// Prometheus; Alertmanager would only time it out minutes later).
+func (s *Scaler) liveAlerts(ctx context.Context, service string, alerts []store.Alert, now time.Time) (live []store.Alert, expired []string) {
+	if len(alerts) == 0 {
+		return nil, nil
+	}
+	var firing, owned map[string]bool
+	if s.cfg.AlertCheck != nil {
+		// Unreachable Prometheus: nothing is dropped (the observations hold
+		// the decision anyway).
+		firing, owned, _ = s.cfg.AlertCheck.AlertState(ctx, service)
+	}
+	for _, a := range alerts {
+		switch {
+		case a.EndsAt != nil && a.EndsAt.Year() > 1 && !now.Before(*a.EndsAt):
+			expired = append(expired, a.Alertname+": past its endsAt")
+		case owned[a.Alertname] && !firing[a.Alertname]:
+			expired = append(expired, a.Alertname+": no longer firing in Prometheus")
+		default:
+			live = append(live, a)
+		}
+	}
+	return live, expired
+}
+
+// refresh re-reads, before an action, the service's recent events: the
+// rate policies and the cooldown must count what every replica did.
+func (s *Scaler) refresh(ctx context.Context, ss *svcState, p *policy.Service, name string, in decision.Input) (decision.Input, error) {
+	var lastFinished time.Time
+	switch last, err := s.cfg.Store.LastFinishedEvent(ctx, name); {
+	case err == nil && last.CompletedAt != nil:
+		lastFinished = *last.CompletedAt
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return in, err
+	}
+	var acts []decision.Action
+	if period := p.LongestPeriod(); period > 0 {
+		evs, err := s.cfg.Store.ListEvents(ctx, store.EventFilter{Service: name, From: in.Now.Add(-period), Limit: 1000})
+		if err != nil {
+			return in, err
+		}
+		for i := len(evs) - 1; i >= 0; i-- {
+			if a, ok := actionOf(p, evs[i]); ok {
+				acts = append(acts, a)
+			}
+		}
+	}
+	ss.ctl.SetActions(acts, lastFinished)
+	in.Actions = acts
+	if lastFinished.After(in.LastAction) {
+		in.LastAction = lastFinished
+	}
+	return in, nil
+}
+
+// actionOf reads an event's levels, for the rate policies. Failed actions
+// count too: they may have half-applied.
+func actionOf(p *policy.Service, ev store.Event) (decision.Action, bool) {
+	var before, after actuator.State
+	if json.Unmarshal(ev.Before, &before) != nil || json.Unmarshal(ev.After, &after) != nil {
+		return decision.Action{}, false
+	}
+	from, err1 := levelOf(p, before)
+	to, err2 := levelOf(p, after)
+	if err1 != nil || err2 != nil || ev.Type == store.EventMigration {
+		return decision.Action{}, false
+	}
+	return decision.Action{At: ev.StartedAt, From: from, To: to}, true
+}
+
+// seedAll reads each service's recent actions and measured readiness times
+// back from the event log, and the driver's recent samples from
+// Prometheus, so that a restart forgets neither rate limits nor the lead,
+// and the trend forecaster has a window at once.
+func (s *Scaler) seedAll(ctx context.Context) {
+	for _, name := range sortedKeys(s.cfg.Policy.Services) {
+		s.seed(ctx, name)
+	}
+}
+
+func (s *Scaler) seed(ctx context.Context, name string) {
+	ss := s.ctls[name]
+	p := s.effective(name)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.seeded || s.cfg.Store == nil {
+		return
+	}
+	evs, err := s.cfg.Store.ListEvents(ctx, store.EventFilter{Service: name, Type: store.EventScaleUp, Status: store.StatusCompleted, Limit: 10})
+	if err != nil {
+		s.cfg.Logger.Warn("read past scale-ups for the lead time", "service", name, "err", err)
+		return
+	}
+	var ready []time.Duration
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].DurationMS != nil {
+			ready = append(ready, time.Duration(*evs[i].DurationMS)*time.Millisecond)
+		}
+	}
+	ss.ctl.SetReadyTimes(ready)
+	if s.cfg.Capacities != nil {
+		for _, m := range p.Metrics {
+			if m.Type == policy.MetricLoad && m.CapacityFrom == policy.CapacityFromLoadTest {
+				if v, ok, err := s.cfg.Capacities.CapacityPerReplica(ctx, name); err == nil && ok {
+					ss.ctl.SetCapacity(m.Name, v)
+				}
+			}
+		}
+	}
+	ss.seeded = true
+}
+
+// gapAfter: valid evaluations further apart than this are a gap in the
+// data, after which every window is observed again.
+func (s *Scaler) gapAfter() time.Duration { return 3 * s.cfg.Policy.SyncPeriod.D() }
+
+func (s *Scaler) isBusy(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.busy[name]
+}
+
+// changed reports whether a service's conclusion differs from the last one
+// recorded, and remembers it.
+func (s *Scaler) changed(name string, out decision.Output) bool {
+	key := fmt.Sprintf("%s/%d/%d", out.Outcome, out.Target, out.WouldTarget)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.recorded[name] == key {
+		return false
+	}
+	s.recorded[name] = key
+	return true
+}
+
+func (s *Scaler) actionOf(level int, out decision.Output, up, down string) store.EventType {
+	switch {
+	case out.Outcome == decision.Scale || out.Outcome == decision.DryRun:
+		return direction(level, out.Target)
+	case out.WouldTarget > 0:
+		return direction(level, out.WouldTarget)
+	case up != "":
+		return store.EventScaleUp
+	case down != "":
+		return store.EventScaleDown
+	case out.Raw > level:
+		return store.EventScaleUp
+	case out.Raw < level:
+		return store.EventScaleDown
+	}
+	return ""
+}
+
+// triggerReasons says why an event is started: the alerts that asked for
+// it, else what the controller saw.
+func triggerReasons(out decision.Output, level int, up, down string, notes control.Notes) string {
+	upward := out.Target > level
+	switch {
+	case upward && up != "":
+		return up
+	case !upward && down != "":
+		return down
+	case out.BySchedule:
+		return "scheduled: " + strings.Join(out.Scheduled, ",")
+	case out.ByForecast:
+		var fs []string
+		for _, f := range notes.Forecasts {
+			if f.Desired > out.Reactive {
+				fs = append(fs, f.Forecaster)
+			}
+		}
+		return "predicted_load: " + strings.Join(fs, ",")
+	case level < out.Min || level > out.Max:
+		return "bounds"
+	case upward:
+		return "target_tracking: above target"
+	}
+	return "target_tracking: below target"
+}
+
 func (s *Scaler) record(ctx context.Context, d store.Decision) {
-	s.cfg.Metrics.decisions.WithLabelValues(d.Service, d.Outcome).Inc()
 	if err := s.cfg.Store.RecordDecision(ctx, d); err != nil {
 		s.cfg.Logger.Warn("record decision", "service", d.Service, "outcome", d.Outcome, "err", err)
 	}
@@ -432,7 +704,7 @@ func (s *Scaler) budgetCheck(ctx context.Context, p *policy.Service, name string
 
 // sloReasons are the alert reasons that mean users are hurting now: a
 // scale-up for them goes ahead even past a cost ceiling.
-var sloReasons = map[string]bool{"response_time_degradation": true, "error_rate_degradation": true}
+var sloReasons = map[string]bool{"response_time_degradation": true, "error_rate_degradation": true, "latency_slo_burn": true}
 
 func sloBreached(alerts []store.Alert) bool {
 	for _, a := range alerts {
@@ -441,25 +713,6 @@ func sloBreached(alerts []store.Alert) bool {
 		}
 	}
 	return false
-}
-
-// decideBoth decides for the directions the firing alerts allow. An alert
-// allows a direction; the metrics choose. Scale-up is tried first (capacity
-// is the safe side); when the metrics do not call for more, a firing
-// scale-down alert gets its turn. This matters because alerts lag: after a
-// Prometheus restart a scale-up alert can stay "firing" in Alertmanager for
-// minutes after the load is gone, and must not block the scale-down.
-func decideBoth(p *policy.Service, in decision.Input, up, down string) (store.EventType, string, decision.Output) {
-	var out decision.Output
-	if up != "" {
-		in.Action = store.EventScaleUp
-		out = decision.Decide(p, in)
-		if down == "" || out.Outcome != decision.WithinTolerance {
-			return store.EventScaleUp, up, out
-		}
-	}
-	in.Action = store.EventScaleDown
-	return store.EventScaleDown, down, decision.Decide(p, in)
 }
 
 func uniq(s []string) []string {
@@ -490,16 +743,6 @@ func alertSummaries(alerts []store.Alert) []alertSummary {
 	return out
 }
 
-// prune keeps the recommendations the longer stabilization window needs.
-func prune(h []decision.Recommendation, now time.Time, p *policy.Service) []decision.Recommendation {
-	keep := max(p.ScaleUp.StabilizationWindow.D(), p.ScaleDown.StabilizationWindow.D())
-	i := 0
-	for i < len(h) && now.Sub(h[i].At) > keep {
-		i++
-	}
-	return h[i:]
-}
-
 func mustJSON(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -507,43 +750,6 @@ func mustJSON(v any) json.RawMessage {
 		panic(fmt.Sprintf("marshal %T: %v", v, err))
 	}
 	return b
-}
-
-// Plan is a read-only evaluation for the eval command: what would be done
-// for action now, and why. It writes nothing and starts nothing. The
-// stabilization history is this process's (empty in a one-shot eval), and
-// the scale-down window is taken as observed.
-func (s *Scaler) Plan(ctx context.Context, name string, action store.EventType) Result {
-	res := Result{Service: name, Action: action}
-	if err := s.loadPhase(ctx); err != nil {
-		res.Err = err
-		return res
-	}
-	p := s.effective(name)
-	if p == nil {
-		res.Err = fmt.Errorf("service %q is not in the policy file", name)
-		return res
-	}
-	cur, level, err := s.current(ctx, name, p, s.cfg.Actuators[name])
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	res.Current = cur
-	obs := s.cfg.Observer.Observe(ctx, p)
-	var lastAction time.Time
-	if s.cfg.Store != nil {
-		if last, err := s.cfg.Store.LastFinishedEvent(ctx, name); err == nil && last.CompletedAt != nil {
-			lastAction = *last.CompletedAt
-		}
-	}
-	s.mu.Lock()
-	history := append([]decision.Recommendation(nil), s.history[name]...)
-	s.mu.Unlock()
-	res.Output = decision.Decide(p, decision.Input{Now: s.cfg.Now(), Action: action, Current: level, Observations: obs,
-		History: history, LastAction: lastAction})
-	res.Observations = obs
-	return res
 }
 
 // Services lists the services of the policy, sorted.

@@ -29,10 +29,13 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
+// The alert-driven tests run the service under alerts_only control; the
+// level-triggered loop has its own (level_test.go).
 const pol = `
 sync_period: 1s
 services:
   api:
+    control: alerts_only
     actuator: {type: exec, exec: {current_command: ["true"], apply_command: ["true"]}}
     min_replicas: 2
     max_replicas: 10

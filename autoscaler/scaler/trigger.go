@@ -46,13 +46,21 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 	if err != nil {
 		return store.Event{}, err
 	}
-	var lastAction time.Time
-	if last, err := s.cfg.Store.LastFinishedEvent(ctx, name); err == nil && last.CompletedAt != nil {
-		lastAction = *last.CompletedAt
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.Event{}, err
+	now := s.cfg.Now()
+	in := decision.Input{Now: now, Current: level, HistorySince: s.started}
+	if set := p.ScheduleSet(); set != nil {
+		in.Schedule = set.At(now)
 	}
-	in := decision.Input{Now: s.cfg.Now(), Current: level, LastAction: lastAction}
+	// The same rate policies and cooldown as the loop, counted from the
+	// event log (every replica's actions).
+	if ss := s.ctls[name]; ss != nil {
+		ss.mu.Lock()
+		in, err = s.refresh(ctx, ss, p, name, in)
+		ss.mu.Unlock()
+		if err != nil {
+			return store.Event{}, err
+		}
+	}
 	var out decision.Output
 	if t.Target != nil {
 		want, err := levelOf(p, *t.Target)
@@ -61,7 +69,11 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 		}
 		out = decision.Limit(p, in, want)
 	} else {
-		in.Action, in.Observations = t.Action, s.cfg.Observer.Observe(ctx, p)
+		// "As an alert would": the metrics decide, in the asked direction,
+		// with the window taken as observed (a person asked).
+		in.Allow = &decision.Directions{Up: t.Action == store.EventScaleUp, Down: t.Action == store.EventScaleDown}
+		in.Observations = s.cfg.Observer.Observe(ctx, p)
+		in.HistorySince = time.Time{}
 		out = decision.Decide(p, in)
 	}
 	if out.Outcome != decision.Scale {

@@ -14,7 +14,7 @@ type Decision struct {
 	ID      int64
 	Service string
 	At      time.Time
-	Outcome string // scale, no_data, cooldown, stabilizing, within_tolerance, at_bound, in_progress, dry_run, error
+	Outcome string // decision.Outcomes (autoscaler/decision owns the list)
 	Action  EventType
 	Current json.RawMessage
 	Desired json.RawMessage

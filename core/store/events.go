@@ -40,7 +40,7 @@ type NewEvent struct {
 	TriggerMetrics    json.RawMessage // the decision's inputs
 	Before            json.RawMessage
 	After             json.RawMessage
-	InitiatedBy       string // autoscaler, manual, rollback, phase_transition, recommendation
+	InitiatedBy       string // autoscaler, manual, rollback, phase_transition, recommendation, scheduled
 	InitiatedUserID   string
 	CostImpactMonthly decimal.NullDecimal
 }

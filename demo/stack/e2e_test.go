@@ -40,7 +40,10 @@ func TestEndToEnd(t *testing.T) {
 	batchFile := filepath.Join(state, "batch-replicas")
 	os.WriteFile(workerFile, []byte("1\n"), 0o644)
 	os.WriteFile(batchFile, []byte("1\n"), 0o644)
+	// The queue services act only on alerts (the test posts them): their
+	// stand-in metric would otherwise be tracked continuously.
 	extra := fmt.Sprintf(`  worker:
+    control: alerts_only
     actuator:
       type: exec
       exec:
@@ -50,6 +53,7 @@ func TestEndToEnd(t *testing.T) {
     max_replicas: 4
     metrics: [{name: backlog, query: "vector(0.9)", target: 0.6}]
   batch:
+    control: alerts_only
     actuator:
       type: exec
       exec:
@@ -79,6 +83,36 @@ func TestEndToEnd(t *testing.T) {
 	e := &e2e{t: t, ctx: ctx, st: st}
 	defer func() { e.stopLoad() }()
 	e.load(30)
+
+	t.Run("a ramp: the first scale-up lands before p95 crosses 2 s", func(t *testing.T) {
+		e.t = t
+		time.Sleep(15 * time.Second) // the rate window fills with the warm-up load
+		start := time.Now()
+		e.ramp(30, 350, 40*time.Second)
+		e.waitFor(2*time.Minute, "a completed scale-up and p95 under 2s at 350 req/s", func() bool {
+			p95, ok := st.Query(ctx, `max(service:http_request_duration_seconds:p95{service="api"})`)
+			return e.completed("api", store.EventScaleUp) > 0 && ok && p95 < 2 && time.Since(start) > 45*time.Second
+		})
+		var first *store.Event
+		for _, ev := range e.events("api") {
+			if ev.Type == store.EventScaleUp && ev.StartedAt.After(start) && (first == nil || ev.StartedAt.Before(first.StartedAt)) {
+				first = &ev
+			}
+		}
+		if first == nil {
+			t.Fatal("no scale-up during the ramp")
+		}
+		crossed, ok := st.FirstAbove(ctx, `max(service:http_request_duration_seconds:p95{service="api"})`, 2, start, time.Now())
+		if ok && !first.StartedAt.Before(crossed) {
+			t.Fatalf("first scale-up at %s, p95 crossed 2 s at %s: it came after users waited", first.StartedAt.Format(time.TimeOnly), crossed.Format(time.TimeOnly))
+		}
+		t.Logf("first scale-up %s after the ramp began (%s → %s, %s); p95 crossed 2 s: %v %s", first.StartedAt.Sub(start).Round(time.Second),
+			first.Before, first.After, first.TriggerReason, ok, crossed.Format(time.TimeOnly))
+		// The controller's forecast is exported, and Prometheus has it.
+		if _, ok := st.Query(ctx, `wedsync_autoscaler_forecast_lead_seconds{service="api"}`); !ok {
+			t.Fatal("no wedsync_autoscaler_forecast_lead_seconds in Prometheus")
+		}
+	})
 
 	t.Run("scale up under load, latency recovers", func(t *testing.T) {
 		e.t = t
@@ -237,6 +271,22 @@ func (e *e2e) load(rate float64) {
 	e.stopLoad = cancel
 	drv, err := load.New(load.Config{Target: e.st.FleetURL, Paths: fleet.WorkloadPaths,
 		Stages: []load.Stage{{Duration: time.Hour, Rate: rate}}, Client: &http.Client{Timeout: 30 * time.Second}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	go drv.Run(ctx) //nolint:errcheck
+}
+
+// ramp moves the load from one rate to another over d, then holds it.
+func (e *e2e) ramp(from, to float64, d time.Duration) {
+	if e.stopLoad != nil {
+		e.stopLoad()
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	e.stopLoad = cancel
+	drv, err := load.New(load.Config{Target: e.st.FleetURL, Paths: fleet.WorkloadPaths,
+		Stages: []load.Stage{{Duration: time.Second, Rate: from}, {Duration: d, Rate: to}, {Duration: time.Hour, Rate: to}},
+		Client: &http.Client{Timeout: 30 * time.Second}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

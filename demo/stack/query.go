@@ -51,3 +51,30 @@ func (s *Stack) query(ctx context.Context, q string) (model.Value, error) {
 	v, _, _, err := promv1.NewAPI(c).Query(ctx, q, time.Now())
 	return v, err
 }
+
+// FirstAbove is the first time in [from, to] (at a one-second step) at which
+// a one-series query was above threshold; false if it never was.
+func (s *Stack) FirstAbove(ctx context.Context, q string, threshold float64, from, to time.Time) (time.Time, bool) {
+	c, err := api.NewClient(api.Config{Address: s.Prometheus.URL()})
+	if err != nil {
+		return time.Time{}, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, _, _, err := promv1.NewAPI(c).QueryRange(ctx, q, promv1.Range{Start: from, End: to, Step: time.Second})
+	if err != nil {
+		return time.Time{}, false
+	}
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return time.Time{}, false
+	}
+	for _, ss := range m {
+		for _, p := range ss.Values {
+			if float64(p.Value) > threshold {
+				return p.Timestamp.Time(), true
+			}
+		}
+	}
+	return time.Time{}, false
+}

@@ -25,6 +25,12 @@ var pageTemplate string
 //go:embed charts.js
 var chartsJS string
 
+// ChartLibraryJS draws line charts as inline SVG (WedsyncCharts.draw), for
+// every self-contained HTML report of the project.
+//
+//go:embed chartlib.js
+var ChartLibraryJS string
+
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"ms":   func(v float64) string { return fmt.Sprintf("%.2f ms", v) },
 	"num":  func(v float64) string { return fmt.Sprintf("%.2f", v) },
@@ -85,7 +91,7 @@ type view struct {
 func Write(w io.Writer, in Input) error {
 	r := in.Result
 	v := view{Input: in, R: r, Duration: r.Metrics["http_req_duration"], Reqs: r.Metrics["http_reqs"], Failed: r.Metrics["http_req_failed"],
-		Sent: r.Metrics["data_sent"], Recv: r.Metrics["data_received"], VUs: r.Metrics["vus"], ChartsJS: template.JS(chartsJS), GeneratedAt: time.Now()}
+		Sent: r.Metrics["data_sent"], Recv: r.Metrics["data_received"], VUs: r.Metrics["vus"], ChartsJS: template.JS(ChartLibraryJS + "\n" + chartsJS), GeneratedAt: time.Now()}
 	if d, ok := r.Metrics["dropped_iterations"]; ok {
 		v.Dropped = &d
 	}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/wedsync/scaling/autoscaler/decision"
 	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/autoscaler/scaler"
 	"github.com/wedsync/scaling/core/store"
@@ -71,12 +72,13 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var actions []store.EventType
+	var allow *decision.Directions
 	switch action {
 	case "both":
-		actions = []store.EventType{store.EventScaleUp, store.EventScaleDown}
-	case "scale_up", "scale_down":
-		actions = []store.EventType{store.EventType(action)}
+	case "scale_up":
+		allow = &decision.Directions{Up: true}
+	case "scale_down":
+		allow = &decision.Directions{Down: true}
 	default:
 		return usageError{fmt.Errorf("--action: %q is not scale_up, scale_down or both", action)}
 	}
@@ -109,24 +111,83 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	sortStrings(services)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tIF ALERT\tCURRENT\tRAW\tTARGET\tOUTCOME\tWHY")
+	fmt.Fprintln(tw, "SERVICE\tCONTROL\tCURRENT\tREACTIVE\tPREDICTED\tBOUNDS\tTARGET\tOUTCOME\tWHY")
 	var failed []string
+	var details []string
 	for _, name := range services {
-		for _, a := range actions {
-			r := sc.Plan(ctx, name, a)
-			if r.Err != nil {
-				fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\terror\t%v\n", name, a, r.Err)
-				failed = append(failed, name)
-				continue
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", name, a, r.Current, r.Output.Raw, r.Output.Target, r.Output.Outcome, r.Output.Reason)
+		a := allow
+		p := pol.Services[name]
+		if a == nil && p != nil && p.Control == policy.AlertsOnly {
+			// What the loop would do if an alert of either direction fired.
+			a = &decision.Directions{Up: true, Down: true}
+		}
+		r := sc.Plan(ctx, name, a)
+		if r.Err != nil {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\terror\t%v\n", name, r.Err)
+			failed = append(failed, name)
+			continue
+		}
+		o := r.Output
+		pred := "-"
+		if o.Predicted != nil {
+			pred = fmt.Sprint(*o.Predicted)
+		}
+		bounds := fmt.Sprintf("[%d, %d]", o.Min, o.Max)
+		if len(o.Scheduled) > 0 {
+			bounds += " " + strings.Join(o.Scheduled, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\n", name, p.Control, r.Current, o.Reactive, pred, bounds, o.Target, o.Outcome, o.Reason)
+		if d := planDetails(name, p, r); d != "" {
+			details = append(details, d)
 		}
 	}
 	tw.Flush()
+	for _, d := range details {
+		fmt.Fprint(stdout, d)
+	}
 	if len(failed) > 0 {
 		return fmt.Errorf("could not evaluate %s", strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// planDetails explains a service's forecasts and schedules under the table:
+// the lead, each forecaster's value or why it has none, the next window.
+func planDetails(name string, p *policy.Service, r scaler.Result) string {
+	var b strings.Builder
+	if pr := p.Predictive; pr != nil {
+		mode := "predictive"
+		if pr.ForecastOnly {
+			mode = "predictive (forecast only: recorded, never acted on)"
+		}
+		fmt.Fprintf(&b, "%s: %s, driver %s, lead %s\n", name, mode, pr.Driver, r.Notes.Lead.Round(time.Second))
+		for _, f := range r.Notes.Forecasts {
+			fmt.Fprintf(&b, "  %s: %.4g expected within the lead → %d replicas\n", f.Forecaster, f.Value, f.Desired)
+		}
+		if s := r.Notes.Seasonal; s != nil {
+			fmt.Fprintf(&b, "  seasonal model: %s on %s of history (confidence %.2f)\n", s.Method, s.History.Round(time.Hour), s.Confidence)
+		}
+		for _, w := range r.Notes.Why {
+			fmt.Fprintf(&b, "  %s\n", w)
+		}
+		if r.Output.WouldTarget > 0 {
+			fmt.Fprintf(&b, "  the forecast would set %d\n", r.Output.WouldTarget)
+		}
+	}
+	if set := p.ScheduleSet(); set.Len() > 0 {
+		now := time.Now()
+		act := set.At(now)
+		switch {
+		case act.Any():
+			fmt.Fprintf(&b, "%s: scheduled %s active (min %d)\n", name, strings.Join(act.Names, ", "), act.Min)
+		default:
+			fmt.Fprintf(&b, "%s: no scheduled window active\n", name)
+		}
+		if next, ok := set.NextChange(now); ok {
+			fmt.Fprintf(&b, "  next change %s\n", next.Format(time.RFC3339))
+		}
+	}
+	return b.String()
 }
 
 func rollback(ctx context.Context, args []string, stdout, stderr io.Writer) error {

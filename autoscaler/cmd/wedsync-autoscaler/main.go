@@ -4,6 +4,7 @@
 //
 //	wedsync-autoscaler serve        --config.file=policy.yml ...
 //	wedsync-autoscaler eval         what would be done now, and why (dry run)
+//	wedsync-autoscaler replay       the decision code over a load trace, per strategy
 //	wedsync-autoscaler rollback ID  re-apply an event's before state
 //	wedsync-autoscaler check-config validate a policy file
 //	wedsync-autoscaler migrate      apply database migrations
@@ -53,6 +54,7 @@ const usage = `usage: wedsync-autoscaler <command> [flags]
 commands:
   serve         run the webhook receiver and the scaling loop
   eval          print what would be done now for each service, and why
+  replay        run the decision code over a load trace and compare strategies
   rollback ID   re-apply the before state of a completed scaling event
   check-config  validate a policy file
   migrate       apply database migrations
@@ -78,6 +80,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.
 		return serve(ctx, rest, stdout, stderr)
 	case "eval":
 		return eval(ctx, rest, stdout, stderr)
+	case "replay":
+		return replayCmd(ctx, rest, stdout, stderr)
 	case "rollback":
 		return rollback(ctx, rest, stdout, stderr)
 	case "check-config":

@@ -203,7 +203,8 @@ func buildScaler(pol *policy.File, st scaler.Store, promURL string, timeout time
 	if err != nil {
 		return nil, fmt.Errorf("--prometheus.url: %w", err)
 	}
-	cfg := scaler.Config{Policy: pol, Store: st, Observer: obs, Actuators: acts, DryRun: dryRun, Logger: logger, Metrics: m}
+	cfg := scaler.Config{Policy: pol, Store: st, Observer: obs, History: obs, AlertCheck: obs, Actuators: acts, DryRun: dryRun,
+		Logger: logger, Metrics: m}
 	if bs, ok := st.(scaler.BudgetStore); ok {
 		cfg.Budgets = bs
 	}

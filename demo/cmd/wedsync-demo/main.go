@@ -46,6 +46,7 @@ type options struct {
 	peak       float64
 	maxUp      time.Duration
 	maxDown    time.Duration
+	rampFor    time.Duration
 	verbose    bool
 }
 
@@ -57,6 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.keep, "keep", false, "Keep the stack running after the scenario and print its URLs; stop with Ctrl-C.")
 	fs.Float64Var(&o.background, "load.background", 30, "Requests per second before and after the burst.")
 	fs.Float64Var(&o.peak, "load.peak", 350, "Requests per second of the burst (the fleet starts with capacity for 200).")
+	fs.DurationVar(&o.rampFor, "load.ramp", 40*time.Second, "How long the load takes to ramp from background to peak.")
 	fs.DurationVar(&o.maxUp, "timeout.scale-up", 2*time.Minute, "Give up if the fleet has not recovered under load by then.")
 	fs.DurationVar(&o.maxDown, "timeout.scale-down", 3*time.Minute, "Give up if the fleet has not shrunk back by then.")
 	fs.BoolVar(&o.verbose, "v", false, "Log the stack's start-up steps.")
@@ -133,12 +135,15 @@ func (d *demo) scenario(ctx context.Context) error {
 		return err
 	}
 
-	// A ramp: the first stage holds, each next one ramps from the previous rate.
-	if err := d.setLoad(ctx, "burst", []load.Stage{{Duration: time.Second, Rate: d.o.background}, {Duration: 10 * time.Second, Rate: d.o.peak}, {Duration: time.Hour, Rate: d.o.peak}}); err != nil {
+	rampStart := time.Now()
+	// A ramp: the first stage holds, each next one ramps from the previous
+	// rate. Over 40 s, the trend forecaster sees it coming, and the first
+	// scale-up lands before p95 crosses 2 s.
+	if err := d.setLoad(ctx, "ramp", []load.Stage{{Duration: time.Second, Rate: d.o.background}, {Duration: d.o.rampFor, Rate: d.o.peak}, {Duration: time.Hour, Rate: d.o.peak}}); err != nil {
 		return err
 	}
-	upAt, err := d.until(ctx, d.o.maxUp, "the fleet to scale up and p95 to be back under 2 s", func() bool {
-		return d.count(ctx, store.EventScaleUp) > 0 && d.recovered(ctx)
+	upAt, err := d.until(ctx, d.o.maxUp, "the fleet to scale up and p95 to be under 2 s at the peak", func() bool {
+		return time.Since(rampStart) > d.o.rampFor+10*time.Second && d.count(ctx, store.EventScaleUp) > 0 && d.recovered(ctx)
 	})
 	if err != nil {
 		return err
@@ -147,7 +152,8 @@ func (d *demo) scenario(ctx context.Context) error {
 	if err := sleep(ctx, 10*time.Second); err != nil {
 		return err
 	}
-	d.note("fleet recovered under load after %s", upAt.Round(time.Second))
+	d.note("fleet serving the peak under 2 s, %s after the ramp began", upAt.Round(time.Second))
+	d.noteAhead(ctx, rampStart)
 
 	if err := d.setLoad(ctx, "cool-down", steady(d.o.background)); err != nil {
 		return err
@@ -162,6 +168,32 @@ func (d *demo) scenario(ctx context.Context) error {
 	d.note("fleet back to its minimum after %s", downAt.Round(time.Second))
 	d.stopLoad()
 	return nil
+}
+
+// noteAhead says whether the first scale-up of the ramp came before users
+// waited: before p95 first crossed 2 s.
+func (d *demo) noteAhead(ctx context.Context, since time.Time) {
+	var first *store.Event
+	evs, _ := d.st.Store.ListEvents(ctx, store.EventFilter{Service: "api", Type: store.EventScaleUp, From: since})
+	for i := range evs {
+		if first == nil || evs[i].StartedAt.Before(first.StartedAt) {
+			first = &evs[i]
+		}
+	}
+	if first == nil {
+		return
+	}
+	crossed, ok := d.st.FirstAbove(ctx, `max(service:http_request_duration_seconds:p95{service="api"})`, 2, since, time.Now())
+	switch {
+	case !ok:
+		d.note("first scale-up %s into the ramp (%s); p95 never crossed 2 s", first.StartedAt.Sub(since).Round(time.Second), first.TriggerReason)
+	case first.StartedAt.Before(crossed):
+		d.note("first scale-up %s into the ramp (%s), %s before p95 crossed 2 s", first.StartedAt.Sub(since).Round(time.Second),
+			first.TriggerReason, crossed.Sub(first.StartedAt).Round(time.Second))
+	default:
+		d.note("first scale-up %s into the ramp, %s after p95 crossed 2 s", first.StartedAt.Sub(since).Round(time.Second),
+			first.StartedAt.Sub(crossed).Round(time.Second))
+	}
 }
 
 func (d *demo) setLoad(ctx context.Context, phase string, stages []load.Stage) error {
@@ -237,7 +269,7 @@ func (d *demo) recovered(ctx context.Context) bool {
 
 // watch prints a status line every 2 s and every scaling event as it happens.
 func (d *demo) watch(ctx context.Context) {
-	fmt.Fprintln(d.out, "  time  phase       load/s  replicas  p95      cpu    firing alerts")
+	fmt.Fprintln(d.out, "  time  phase       load/s  replicas  forecast      p95      cpu    firing alerts")
 	status := time.NewTicker(2 * time.Second)
 	events := time.NewTicker(500 * time.Millisecond)
 	defer status.Stop()
@@ -279,8 +311,17 @@ func (d *demo) printStatus(ctx context.Context) {
 	if v, ok := d.st.Query(ctx, `max(service:cpu_utilization:ratio{service="api"})`); ok {
 		cpu = fmt.Sprintf("%.0f%%", v*100)
 	}
+	// What the trend forecaster expects within the lead, and the replicas
+	// that needs (the autoscaler's own series, through Prometheus).
+	forecast := "-"
+	if v, ok := d.st.Query(ctx, `wedsync_autoscaler_forecast_value{service="api",forecaster="trend"}`); ok {
+		forecast = fmt.Sprintf("%.0f/s", v)
+		if n, ok := d.st.Query(ctx, `wedsync_autoscaler_predicted_desired_replicas{service="api"}`); ok {
+			forecast += fmt.Sprintf("→%.0f", n)
+		}
+	}
 	alerts := strings.Join(d.st.FiringAlerts(ctx, "api"), ", ")
-	fmt.Fprintf(d.out, "%6s  %-10s  %6s  %-8s  %-7s  %-5s  %s\n", clock(time.Since(d.start)), phase, rate, replicas, p95, cpu, alerts)
+	fmt.Fprintf(d.out, "%6s  %-10s  %6s  %-8s  %-12s  %-7s  %-5s  %s\n", clock(time.Since(d.start)), phase, rate, replicas, forecast, p95, cpu, alerts)
 }
 
 func (d *demo) printNewEvents(ctx context.Context) {
@@ -341,7 +382,7 @@ func (d *demo) printEventLog(ctx context.Context) {
 		for _, x := range decisions {
 			counts[x.Outcome]++
 		}
-		fmt.Fprintf(d.out, "\nDecisions taken while alerts were firing: %v\n", counts)
+		fmt.Fprintf(d.out, "\nDecisions recorded (every action, every alert-driven evaluation, every change of conclusion): %v\n", counts)
 	}
 }
 

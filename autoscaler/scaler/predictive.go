@@ -1,0 +1,143 @@
+package scaler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/wedsync/scaling/autoscaler/control"
+	"github.com/wedsync/scaling/autoscaler/decision"
+	"github.com/wedsync/scaling/autoscaler/policy"
+	"github.com/wedsync/scaling/autoscaler/predict"
+)
+
+// HistoryReader reads a query's past at a fixed step (Prometheus'
+// query_range).
+type HistoryReader interface {
+	Range(ctx context.Context, query string, start, end time.Time, step time.Duration) ([]predict.Sample, error)
+}
+
+// AlertChecker says which alerts Prometheus has firing for a service
+// (ALERTS{alertstate="firing"}) and which alert names its rules own.
+type AlertChecker interface {
+	AlertState(ctx context.Context, service string) (firing, owned map[string]bool, err error)
+}
+
+// CapacityReader reads a service's capacity per replica measured by its
+// newest load test.
+type CapacityReader interface {
+	CapacityPerReplica(ctx context.Context, service string) (float64, bool, error)
+}
+
+// seasonalQuery is the driver's highest value in each step: the history
+// point of a step is the load capacity had to carry through it.
+func seasonalQuery(driver string, step time.Duration) string {
+	return fmt.Sprintf("max_over_time((%s)[%ds:])", driver, int(step.Seconds()))
+}
+
+// refitAll starts, in the background, the seasonal refits that are due:
+// a fit reads two weeks of history, and no evaluation waits for it.
+func (s *Scaler) refitAll(ctx context.Context) {
+	if s.cfg.History == nil {
+		return
+	}
+	now := s.cfg.Now()
+	for _, name := range sortedKeys(s.cfg.Policy.Services) {
+		p := s.cfg.Policy.Services[name]
+		ss := s.ctls[name]
+		ss.mu.Lock()
+		due := ss.ctl.NeedsRefit(p, now)
+		if due {
+			// Marked at once, so a slow fit is not started again each sync.
+			ss.ctl.MarkRefit(now)
+		}
+		ss.mu.Unlock()
+		if !due {
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			m, err := s.fitSeasonal(ctx, p, now)
+			ss.mu.Lock()
+			ss.ctl.SetSeasonal(now, m, err)
+			ss.mu.Unlock()
+			if err != nil {
+				s.cfg.Logger.Info("seasonal forecast not available", "service", name, "reason", err)
+			} else {
+				s.cfg.Logger.Info("seasonal forecast fitted", "service", name, "method", m.Method, "confidence", m.Confidence,
+					"history", m.History.String())
+			}
+			s.cfg.Metrics.setSeasonal(name, m, err)
+		}()
+	}
+}
+
+func (s *Scaler) fitSeasonal(ctx context.Context, p *policy.Service, now time.Time) (*predict.Seasonal, error) {
+	pr := p.Predictive
+	m := p.Metric(pr.Driver)
+	step := pr.Seasonal.Step.D()
+	end := now.Truncate(step)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	pts, err := s.cfg.History.Range(ctx, seasonalQuery(m.Query, step), end.Add(-pr.Seasonal.History.D()+step), end, step)
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	return predict.FitSeasonal(pts, end, step, pr.Seasonal.MinHistory.D())
+}
+
+// Plan is a read-only evaluation for the eval command: what would be done
+// now, and why, with the forecasts, the lead and the scheduled windows. It
+// writes nothing and starts nothing. allow restricts the directions (as a
+// firing alert would); nil evaluates as level control does. The trend
+// forecaster is seeded from Prometheus history, the seasonal model fitted
+// on the spot, and the scale-down window taken as observed.
+func (s *Scaler) Plan(ctx context.Context, name string, allow *decision.Directions) Result {
+	res := Result{Service: name}
+	if err := s.loadPhase(ctx); err != nil {
+		res.Err = err
+		return res
+	}
+	p := s.effective(name)
+	if p == nil {
+		res.Err = fmt.Errorf("service %q is not in the policy file", name)
+		return res
+	}
+	cur, level, err := s.current(ctx, name, p, s.cfg.Actuators[name])
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	res.Current = cur
+	now := s.cfg.Now()
+	sync := s.cfg.Policy.SyncPeriod.D()
+	ctl := control.New(name, now.Add(-24*time.Hour))
+	var lastAction time.Time
+	if s.cfg.Store != nil {
+		if last, err := s.cfg.Store.LastFinishedEvent(ctx, name); err == nil && last.CompletedAt != nil {
+			lastAction = *last.CompletedAt
+		}
+	}
+	if pr := p.Predictive; pr != nil && s.cfg.History != nil {
+		m := p.Metric(pr.Driver)
+		if pr.Uses(policy.ForecasterTrend) {
+			if pts, err := s.cfg.History.Range(ctx, m.Query, now.Add(-pr.Trend.Window.D()), now.Add(-sync), sync); err == nil {
+				ctl.SeedDriver(pts)
+			}
+		}
+		if pr.Uses(policy.ForecasterSeasonal) {
+			sm, err := s.fitSeasonal(ctx, p, now)
+			ctl.SetSeasonal(now, sm, err)
+		}
+	}
+	ctl.SetActions(nil, lastAction)
+	obs := s.cfg.Observer.Observe(ctx, p)
+	in, notes := ctl.Gather(p, now, level, obs, sync, s.gapAfter())
+	in.Allow = allow
+	res.Output = decision.Decide(p, in)
+	res.Notes = notes
+	res.Observations = obs
+	res.Action = s.actionOf(level, res.Output, "", "")
+	return res
+}
