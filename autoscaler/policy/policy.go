@@ -177,17 +177,17 @@ func (s *Service) ScheduleSet() *schedule.Set { return s.schedules }
 
 // Defaults, mirroring Kubernetes' HPA where it has one.
 const (
-	DefaultSyncPeriod      = 15 * time.Second
-	DefaultAlertTTL        = 4*time.Hour + 10*time.Minute // Alertmanager's repeat_interval + slack
-	DefaultTolerance       = 0.1
-	DefaultMaxDataAge      = 2 * time.Minute
-	DefaultSettleTimeout   = 5 * time.Minute
-	DefaultUpWindow        = 0
-	DefaultDownWindow      = 5 * time.Minute
-	DefaultUpCooldown      = time.Minute
-	DefaultDownCooldown    = 5 * time.Minute
-	DefaultRatePeriod      = 15 * time.Second // HPA's periodSeconds
-	DefaultMetricWindow    = time.Minute      // the production rules' rate window
+	DefaultSyncPeriod    = 15 * time.Second
+	DefaultAlertTTL      = 4*time.Hour + 10*time.Minute // Alertmanager's repeat_interval + slack
+	DefaultTolerance     = 0.1
+	DefaultMaxDataAge    = 2 * time.Minute
+	DefaultSettleTimeout = 5 * time.Minute
+	DefaultUpWindow      = 0
+	DefaultDownWindow    = 5 * time.Minute
+	DefaultUpCooldown    = time.Minute
+	DefaultDownCooldown  = 5 * time.Minute
+	DefaultRatePeriod    = 15 * time.Second // HPA's periodSeconds
+	DefaultMetricWindow  = time.Minute      // the production rules' rate window
 )
 
 // Default rate policies: HPA's for scale-up (4 pods or 100 % per 15 s,
