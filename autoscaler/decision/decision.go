@@ -114,7 +114,11 @@ type Directions struct{ Up, Down bool }
 // Input is everything a decision depends on.
 type Input struct {
 	Now     time.Time
-	Current int // current level: replicas, or tier index
+	Current int // current level: replicas, or tier index (while a scale-up provisions: its target)
+	// Ready is how many replicas serve now, when fewer than Current (a
+	// scale-up still provisioning): utilization is measured over them, so
+	// it is scaled from them, as HPA scales from its ready pods. 0: Current.
+	Ready int
 	// Allow restricts the directions (alerts_only control, or a manual
 	// request "as an alert would"); nil means any (level control).
 	Allow *Directions
@@ -186,7 +190,10 @@ func (o Output) Up(current int) bool { return o.Outcome == Scale && o.Target > c
 // Recommend computes the reactive level from the observations alone: the
 // maximum over the sizing metrics (utilization and load). ok is false when
 // any metric is unusable; short is true when a guard is over its target.
-func Recommend(p *policy.Service, current int, obs []Observation, capacity map[string]float64) (level int, ok, short bool, why string) {
+func Recommend(p *policy.Service, current, ready int, obs []Observation, capacity map[string]float64) (level int, ok, short bool, why string) {
+	if ready <= 0 || ready > current {
+		ready = current
+	}
 	if len(obs) == 0 {
 		return current, false, false, "no metrics observed"
 	}
@@ -239,8 +246,11 @@ func Recommend(p *policy.Service, current int, obs []Observation, capacity map[s
 			}
 			ratio := o.Value / o.Target
 			l := current
-			if math.Abs(ratio-1) > *p.Tolerance {
-				l = levelFor(p, current, ratio)
+			if math.Abs(ratio-1) > *p.Tolerance || ready < current {
+				l = levelFor(p, ready, ratio)
+				if math.Abs(ratio-1) <= *p.Tolerance {
+					l = max(l, current) // the ready part is on target: the rest is on its way
+				}
 			}
 			parts = append(parts, fmt.Sprintf("%s %.3g/%.3g → %d", o.Name, o.Value, o.Target, l))
 			level = max(level, l)
@@ -345,7 +355,7 @@ func decide(p *policy.Service, in Input, applyForecast bool) Output {
 	if plo, phi := p.Bounds(); in.Schedule.Any() && (lo > plo || hi > phi) {
 		out.Scheduled = in.Schedule.Names
 	}
-	reactive, ok, short, why := Recommend(p, in.Current, in.Observations, in.Capacity)
+	reactive, ok, short, why := Recommend(p, in.Current, in.Ready, in.Observations, in.Capacity)
 	if !ok {
 		// Never scale on missing, NaN or stale data — in either direction.
 		out.Outcome, out.Reason = NoData, why

@@ -17,8 +17,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteTable prints one line per strategy.
 func (r *Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "replay of %s: %s from %s at %s steps; %g req/s per replica, ready after %s\n\n", r.Service, r.TraceDuration,
+	fmt.Fprintf(w, "replay of %s: %s from %s at %s steps; %g req/s per replica, ready after %s", r.Service, r.TraceDuration,
 		r.TraceStart.Format("2006-01-02 15:04 MST"), r.TraceStep, r.CapacityPerReplica, r.ReadyAfter)
+	if r.Warmup != "" {
+		fmt.Fprintf(w, "; the first %s warm up and are not counted", r.Warmup)
+	}
+	fmt.Fprint(w, "\n\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "STRATEGY\tSLO-VIOLATION MIN\tREPLICA-HOURS\tACTIONS\tFLAPS\tFORECAST MAPE\tREFUSED\tMAX REPLICAS\tMAX P95\t")
 	for _, name := range r.Sorted() {

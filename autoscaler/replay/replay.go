@@ -22,6 +22,7 @@ import (
 	"github.com/wedsync/scaling/autoscaler/control"
 	"github.com/wedsync/scaling/autoscaler/decision"
 	"github.com/wedsync/scaling/autoscaler/policy"
+	"github.com/wedsync/scaling/autoscaler/predict"
 	"github.com/wedsync/scaling/autoscaler/replay/fleetsim"
 	"github.com/wedsync/scaling/core/config"
 	"github.com/wedsync/scaling/rules"
@@ -58,6 +59,11 @@ type Config struct {
 	SLOLatency time.Duration
 	// Strategies to run (default all).
 	Strategies []string
+	// Warmup: the first part of the trace is replayed — the fleet runs, the
+	// forecasters learn from it as from Prometheus history — but not
+	// counted in any figure. A seasonal forecaster needs a week of history
+	// before it forecasts anything, as it would in production.
+	Warmup time.Duration
 }
 
 // Result is one strategy's outcome.
@@ -98,6 +104,7 @@ type ActionLog struct {
 // Report is a whole replay.
 type Report struct {
 	Service            string             `json:"service"`
+	Warmup             string             `json:"warmup,omitempty"`
 	TraceStart         time.Time          `json:"trace_start"`
 	TraceStep          string             `json:"trace_step"`
 	TraceDuration      string             `json:"trace_duration"`
@@ -133,6 +140,9 @@ func (c *Config) Validate() error {
 	if c.Profile == nil {
 		errs = append(errs, errors.New("profile: required"))
 	}
+	if c.Warmup < 0 || len(c.Trace.Rates) >= 2 && c.Warmup >= c.Trace.Duration() {
+		errs = append(errs, fmt.Errorf("--warmup: %s must be in [0, the trace's %s)", c.Warmup, c.Trace.Duration()))
+	}
 	for _, s := range c.Strategies {
 		if !isStrategy(s) {
 			errs = append(errs, fmt.Errorf("--strategies: %q is not one of %s", s, strings.Join(Strategies, ", ")))
@@ -164,6 +174,9 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	rep := &Report{Service: c.Service, TraceStart: c.Trace.Start, TraceStep: c.Trace.Step.String(), TraceDuration: c.Trace.Duration().String(),
 		CapacityPerReplica: c.CapacityPerReplica, ReadyAfter: c.ReadyAfter.String(), Strategies: map[string]*Result{}, Order: c.Strategies}
+	if c.Warmup > 0 {
+		rep.Warmup = c.Warmup.String()
+	}
 	var (
 		mu   sync.Mutex
 		wg   sync.WaitGroup
@@ -344,10 +357,17 @@ func (c *Config) run(ctx context.Context, name string) (*Result, error) {
 		rate := c.Trace.At(now)
 		tk := fleet.Step(off, dt, rate)
 		sim.add(tk)
-		minute = append(minute, tk)
-		replicaSecs += float64(fleet.Desired()) * dt.Seconds()
-		res.Refused += tk.Refused
-		res.MaxReplicas = max(res.MaxReplicas, fleet.Desired())
+		if off == c.Warmup && off > 0 {
+			ctl.Tracker = predict.Tracker{} // forecasts are scored from here on
+			minute = minute[:0]
+		}
+		counted := off >= c.Warmup
+		if counted {
+			minute = append(minute, tk)
+			replicaSecs += float64(fleet.Desired()) * dt.Seconds()
+			res.Refused += tk.Refused
+			res.MaxReplicas = max(res.MaxReplicas, fleet.Desired())
+		}
 		if len(minute) == 60 {
 			q := fleetsim.Quantile(minute, 0.95, math.Inf(1))
 			if q > c.SLOLatency.Seconds() {
@@ -380,8 +400,11 @@ func (c *Config) run(ctx context.Context, name string) (*Result, error) {
 			continue
 		}
 		kicked = false
-		if inflight != nil {
-			continue // one action at a time, until it shows
+		// One action at a time, until it shows — but a scale-up under level
+		// control may be raised while it provisions, as the live scaler does.
+		extending := inflight != nil && inflight.To > inflight.From && p.Control == policy.Level
+		if inflight != nil && !extending {
+			continue
 		}
 		obs := sim.observe(p, sigs, now)
 		if load, ok := sim.value(sigLoad); ok && off%sync == 0 {
@@ -395,7 +418,11 @@ func (c *Config) run(ctx context.Context, name string) (*Result, error) {
 		}
 		t0 := time.Now()
 		current := fleet.Ready()
+		if extending {
+			current = inflight.To
+		}
 		in, _ := ctl.Gather(p, now, current, obs, sync, 3*sync)
+		in.Ready = fleet.Ready()
 		if name == Reactive {
 			up, down, slo := alerts.directions()
 			in.Allow, in.SLOBreached = &decision.Directions{Up: up, Down: down}, slo
@@ -404,22 +431,32 @@ func (c *Config) run(ctx context.Context, name string) (*Result, error) {
 		ctl.Record(p, now, out)
 		res.DecideTime += time.Since(t0)
 		res.Decisions++
-		if out.Outcome != decision.Scale {
+		if out.Outcome != decision.Scale || extending && out.Target <= current {
 			continue
 		}
 		if err := fleet.SetDesired(off, out.Target); err != nil {
 			return nil, err
 		}
 		ctl.Acted(p, now, current, out.Target)
+		if extending {
+			inflight.To = out.Target
+			if counted {
+				res.Actions++
+				res.Log = append(res.Log, ActionLog{At: now, From: current, To: out.Target, Reason: "raised in flight: " + out.Reason})
+			}
+			continue
+		}
 		a := ActionLog{At: now, From: current, To: out.Target, Reason: out.Reason}
-		res.Log = append(res.Log, a)
-		res.Actions++
 		dir := 1
 		if out.Target < current {
 			dir = -1
 		}
-		if lastDir != 0 && dir != lastDir && now.Sub(lastActAt) < flapWindow {
-			res.Flaps++
+		if counted {
+			res.Log = append(res.Log, a)
+			res.Actions++
+			if lastDir != 0 && dir != lastDir && now.Sub(lastActAt) < flapWindow {
+				res.Flaps++
+			}
 		}
 		lastDir, lastActAt = dir, now
 		inflight = &a

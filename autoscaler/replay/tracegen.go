@@ -1,5 +1,17 @@
 package replay
 
+// The fixture traces model a wedding-planning SaaS API whose replicas each
+// serve 100 req/s at 100 % busy, with a minimum fleet of 2 (200 req/s) and
+// a policy that targets 60 % utilization with a 10 % tolerance (54–66 %).
+// testdata/traces/README.md gives each shape's parameters and why;
+// TestTraceFixtures keeps the committed files equal to GenerateTrace.
+//
+// Every generator draws its noise from its own PCG stream with a fixed
+// seed, in row order, so a fixture is the same to the byte on every run.
+// Explicit float64 conversions around products keep the compiler from
+// fusing them into FMA instructions on the architectures that have them,
+// which would change the last bit, and sometimes the third decimal.
+
 import (
 	"fmt"
 	"math"
@@ -8,116 +20,190 @@ import (
 	"time"
 )
 
-// The fixture traces model a wedding-planning SaaS API whose replicas each
-// serve 100 req/s at 100 % busy, with a minimum fleet of 2 and a target of
-// 60 % utilization (±10 %). testdata/traces/README.md explains each shape;
-// TestTraceFixtures keeps the committed files equal to GenerateTrace.
-
 // TraceNames are the fixture shapes, by file name without .csv.
 var TraceNames = []string{"daily", "slow-ramp", "flash-spike", "sawtooth", "flat-noisy"}
 
-var traceStart = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC) // a Monday, the start of engagement season
+// traceShapes is the generators' own list, so that a caller changing
+// TraceNames cannot change what GenerateTrace knows.
+var traceShapes = []struct {
+	name string
+	gen  func() Trace
+}{
+	{"daily", traceDaily},
+	{"slow-ramp", traceSlowRamp},
+	{"flash-spike", traceFlashSpike},
+	{"sawtooth", traceSawtooth},
+	{"flat-noisy", traceFlatNoisy},
+}
 
-// GenerateTrace builds a fixture shape; the same name always gives the
-// same trace, to the byte.
+// traceSeed is the first PCG seed of every shape (the fixtures' start
+// date); the second is the shape's number in TraceNames, from 1.
+const traceSeed = 20270301
+
+// 2027-03-01 is a Monday, the start of engagement season.
+var traceGenStart = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+
+// GenerateTrace builds the fixture shape of that name; the same name always
+// gives the same trace, to the bit.
 func GenerateTrace(name string) (Trace, error) {
-	switch name {
-	case "daily":
-		return daily(), nil
-	case "slow-ramp":
-		r := rand.New(rand.NewPCG(2, 20))
-		return build(traceStart.Add(8*time.Hour), 10*time.Second, 4*time.Hour, func(t time.Duration) float64 {
-			var v float64
-			switch {
-			case t < time.Hour:
-				v = 150
-			case t < 3*time.Hour:
-				v = 150 + (1500-150)*(t-time.Hour).Hours()/2
-			default:
-				v = 1500
-			}
-			return v * noise(r, 0.03)
-		}), nil
-	case "flash-spike":
-		r := rand.New(rand.NewPCG(3, 30))
-		return build(traceStart.Add(12*time.Hour), 10*time.Second, time.Hour, func(t time.Duration) float64 {
-			on, up, hold, down := 20*time.Minute, time.Minute, 10*time.Minute, 5*time.Minute
-			var v float64
-			switch {
-			case t < on:
-				v = 200
-			case t < on+up:
-				v = 200 + 1800*(t-on).Seconds()/up.Seconds()
-			case t < on+up+hold:
-				v = 2000
-			case t < on+up+hold+down:
-				v = 2000 - 1800*(t-on-up-hold).Seconds()/down.Seconds()
-			default:
-				v = 200
-			}
-			return v * noise(r, 0.03)
-		}), nil
-	case "sawtooth":
-		return build(traceStart.Add(12*time.Hour), 5*time.Second, 12*time.Minute, func(t time.Duration) float64 {
-			if t < 2*time.Minute {
-				return 100
-			}
-			if int((t-2*time.Minute)/time.Minute)%2 == 0 {
-				return 600 // 3× the minimum fleet's capacity
-			}
-			return 100 // 0.5×
-		}), nil
-	case "flat-noisy":
-		r := rand.New(rand.NewPCG(5, 50))
-		return build(traceStart.Add(12*time.Hour), 10*time.Second, 2*time.Hour, func(time.Duration) float64 {
-			return 240 * noise(r, 0.04)
-		}), nil
+	names := make([]string, len(traceShapes))
+	for i, s := range traceShapes {
+		if s.name == name {
+			return s.gen(), nil
+		}
+		names[i] = s.name
 	}
-	return Trace{}, fmt.Errorf("no trace shape %q (have %s)", name, strings.Join(TraceNames, ", "))
+	return Trace{}, fmt.Errorf("no trace shape %q; the shapes are %s", name, strings.Join(names, ", "))
 }
 
-func build(start time.Time, step, length time.Duration, f func(time.Duration) float64) Trace {
-	t := Trace{Start: start, Step: step}
-	for at := time.Duration(0); at < length; at += step {
-		t.Rates = append(t.Rates, math.Round(f(at)*1000)/1000)
+// traceBuild samples rate at the start of each of n steps and rounds it the
+// way WriteCSV does, so that a generated trace equals its fixture read back.
+func traceBuild(start time.Time, step time.Duration, n int, rate func(i int, elapsed time.Duration) float64) Trace {
+	rates := make([]float64, n)
+	for i := range rates {
+		rates[i] = traceRound3(rate(i, time.Duration(i)*step))
 	}
-	return t
+	return Trace{Start: start, Step: step, Rates: rates}
 }
 
-// noise is a multiplicative factor uniform in [1−a, 1+a].
-func noise(r *rand.Rand, a float64) float64 { return 1 + a*(2*r.Float64()-1) }
+func traceRand(shape uint64) *rand.Rand { return rand.New(rand.NewPCG(traceSeed, shape)) }
 
-// daily is two weeks at one-minute steps: a night trough, a morning rise, a
-// daytime plateau with a lunch bump, an evening peak; weekends busier (couples
-// plan together); a daily 19:00 surge (the reminder e-mail and push); growth
-// of a quarter over the fortnight (engagement season); ±4 % noise.
-func daily() Trace {
-	r := rand.New(rand.NewPCG(1, 10))
-	gauss := func(h, mu, sigma float64) float64 {
-		// Circular in the day, so the evening peak wraps past midnight.
-		d := math.Mod(h-mu+36, 24) - 12
-		return math.Exp(-d * d / (2 * sigma * sigma))
+// traceNoise is a multiplicative factor uniform in [1−a, 1+a).
+func traceNoise(r *rand.Rand, a float64) float64 { return 1 + float64(a*(2*r.Float64()-1)) }
+
+// traceLerp goes from a to b as elapsed goes from 0 to span.
+func traceLerp(a, b float64, elapsed, span time.Duration) float64 {
+	return a + float64((b-a)*(float64(elapsed)/float64(span)))
+}
+
+// Parameters of the daily shape, in req/s and hours of the day (UTC).
+const (
+	traceDailyDays       = 14
+	traceDailyTrough     = 120.0 // the night, 02:00–06:00
+	traceDailyPlateau    = 380.0 // above the trough: a daytime level of 500
+	traceDailyRiseAt     = 8.0   // the morning rise's midpoint (07:00–09:00)
+	traceDailyRiseWidth  = 0.4   // logistic scale: 8 % of the rise at 07:00, 92 % at 09:00
+	traceDailyFallAt     = 23.0  // the night fall's midpoint
+	traceDailyFallWidth  = 0.5   // 2 % of the plateau left at 01:00
+	traceDailyLunch      = 80.0  // the lunch bump, at 12:30
+	traceDailyLunchAt    = 12.5
+	traceDailyLunchSigma = 0.6
+	traceDailyEvening    = 340.0 // each of two Gaussians, 20:00 and 21:30: a peak of ≈ 900
+	traceDailyEveningA   = 20.0
+	traceDailyEveningB   = 21.5
+	traceDailyEveSigma   = 0.75
+	traceDailyWeekend    = 1.5  // Saturday and Sunday, above the trough
+	traceDailyCycleFrom  = 4.0  // a day's shape runs 04:00–04:00, so the weekend factor switches in the trough
+	traceDailySurgeAt    = 19   // the reminder e-mail and push, o'clock
+	traceDailySurgeRise  = 3    // minutes to +100 %
+	traceDailySurgeTau   = 25.0 // minutes, the surge's decay time constant
+	traceDailySeason     = 0.25 // growth over the fortnight
+	traceDailyNoise      = 0.04
+	traceDailyStepsInDay = 24 * 60
+)
+
+// traceDailyAbove is the weekday curve above the trough at hour x of the
+// 04:00–04:00 cycle (x = 0 at 04:00). Every term is below 0.02 req/s at
+// both ends of the cycle, so the curve is continuous from day to day.
+func traceDailyAbove(x float64) float64 {
+	logistic := func(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+	gauss := func(x, mu, sigma float64) float64 {
+		d := (x - mu) / sigma
+		return math.Exp(-float64(d*d) / 2)
 	}
-	return build(traceStart, time.Minute, 14*24*time.Hour, func(t time.Duration) float64 {
-		h := math.Mod(t.Hours(), 24)
-		day := int(t.Hours()/24) % 7 // 0 = Monday
-		base := 120.0
-		active := 330*smoothstep(h, 6.5, 9)*(1-smoothstep(h, 23, 25.5)) + 60*gauss(h, 12.75, 0.7) + 420*gauss(h, 20.75, 1.2)
-		if day >= 5 {
-			active *= 1.5
+	c := traceDailyCycleFrom
+	plateau := float64(traceDailyPlateau * (logistic((x-(traceDailyRiseAt-c))/traceDailyRiseWidth) - logistic((x-(traceDailyFallAt-c))/traceDailyFallWidth)))
+	lunch := float64(traceDailyLunch * gauss(x, traceDailyLunchAt-c, traceDailyLunchSigma))
+	evening := float64(traceDailyEvening * (gauss(x, traceDailyEveningA-c, traceDailyEveSigma) + gauss(x, traceDailyEveningB-c, traceDailyEveSigma)))
+	return plateau + lunch + evening
+}
+
+// traceDailySurge is the factor of the 19:00 surge, m minutes after it
+// started: a linear rise to ×2 in the steps 19:00, 19:01 and 19:02, then
+// an exponential decay. It is never switched off, only decays: a day
+// later it is e^-57.5, nothing.
+func traceDailySurge(m int) float64 {
+	if m < traceDailySurgeRise {
+		return 1 + float64(m+1)/traceDailySurgeRise
+	}
+	return 1 + math.Exp(-float64(m-(traceDailySurgeRise-1))/traceDailySurgeTau)
+}
+
+func traceDaily() Trace {
+	r := traceRand(1)
+	n := traceDailyDays * traceDailyStepsInDay
+	return traceBuild(traceGenStart, time.Minute, n, func(i int, _ time.Duration) float64 {
+		day, minute := i/traceDailyStepsInDay, i%traceDailyStepsInDay
+		hour := float64(minute) / 60
+		cycleDay, x := day, hour-traceDailyCycleFrom
+		if x < 0 {
+			cycleDay, x = day-1, x+24
 		}
-		v := base + active
-		if h >= 19 {
-			since := (h - 19) * 60 // minutes since 19:00
-			v *= 1 + 1.0*math.Min(since/3, 1)*math.Exp(-math.Max(since-3, 0)/25)
+		above := traceDailyAbove(x)
+		if wd := traceGenStart.AddDate(0, 0, cycleDay).Weekday(); wd == time.Saturday || wd == time.Sunday {
+			above = float64(above * traceDailyWeekend)
 		}
-		v *= 1 + 0.25*t.Hours()/(14*24)
-		return v * noise(r, 0.04)
+		v := traceDailyTrough + above
+		sinceSurge := (minute - traceDailySurgeAt*60 + traceDailyStepsInDay) % traceDailyStepsInDay
+		v = float64(v * traceDailySurge(sinceSurge))
+		v = float64(v * (1 + float64(traceDailySeason*(float64(i)/float64(n)))))
+		return float64(v * traceNoise(r, traceDailyNoise))
 	})
 }
 
-// smoothstep rises from 0 at a to 1 at b.
-func smoothstep(x, a, b float64) float64 {
-	u := math.Min(math.Max((x-a)/(b-a), 0), 1)
-	return u * u * (3 - 2*u)
+func traceSlowRamp() Trace {
+	r := traceRand(2)
+	const low, high = 150.0, 1500.0
+	return traceBuild(traceGenStart.Add(8*time.Hour), 10*time.Second, 4*360, func(_ int, el time.Duration) float64 {
+		var v float64
+		switch {
+		case el < time.Hour:
+			v = low
+		case el < 3*time.Hour:
+			v = traceLerp(low, high, el-time.Hour, 2*time.Hour)
+		default:
+			v = high
+		}
+		return float64(v * traceNoise(r, 0.03))
+	})
+}
+
+func traceFlashSpike() Trace {
+	r := traceRand(3)
+	const base, peak = 200.0, 2000.0
+	const on, up, hold, down = 20 * time.Minute, time.Minute, 10 * time.Minute, 5 * time.Minute
+	return traceBuild(traceGenStart.Add(12*time.Hour), 10*time.Second, 360, func(_ int, el time.Duration) float64 {
+		var v float64
+		switch {
+		case el < on:
+			v = base
+		case el < on+up:
+			v = traceLerp(base, peak, el-on, up)
+		case el < on+up+hold:
+			v = peak
+		case el < on+up+hold+down:
+			v = traceLerp(peak, base, el-on-up-hold, down)
+		default:
+			v = base
+		}
+		return float64(v * traceNoise(r, 0.03))
+	})
+}
+
+// traceSawtooth has no noise, so no random stream: its edges must be exact.
+func traceSawtooth() Trace {
+	const warmUp = 2 * time.Minute
+	return traceBuild(traceGenStart.Add(12*time.Hour), 5*time.Second, 12*12, func(_ int, el time.Duration) float64 {
+		if el >= warmUp && (el-warmUp)/time.Minute%2 == 0 {
+			return 600 // 3× the minimum fleet's capacity
+		}
+		return 100 // 0.5×
+	})
+}
+
+func traceFlatNoisy() Trace {
+	r := traceRand(5)
+	return traceBuild(traceGenStart.Add(12*time.Hour), 10*time.Second, 2*360, func(int, time.Duration) float64 {
+		return float64(240 * traceNoise(r, 0.04))
+	})
 }

@@ -12,10 +12,26 @@ import (
 	"github.com/wedsync/scaling/core/store"
 )
 
+// running is an action of the loop in flight: while its replicas are
+// still provisioning, a later evaluation may raise its target (see extend).
+type running struct {
+	ev     store.Event
+	up     bool
+	level  int                 // the level it is taking the service to
+	extend chan actuator.State // raised targets, already logged in the event
+}
+
 // start runs an already-logged action in the background.
 func (s *Scaler) start(ctx context.Context, p *policy.Service, act actuator.Actuator, ev store.Event, target actuator.State, received time.Time) {
+	level, _ := levelOf(p, target)
+	var before actuator.State
+	_ = json.Unmarshal(ev.Before, &before)
+	from, _ := levelOf(p, before)
+	r := &running{ev: ev, up: ev.Type == store.EventScaleUp && p.Mode == policy.Horizontal && level > from, level: level,
+		extend: make(chan actuator.State, 1)}
 	s.mu.Lock()
 	s.busy[ev.Service] = true
+	s.running[ev.Service] = r
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
@@ -23,23 +39,24 @@ func (s *Scaler) start(ctx context.Context, p *policy.Service, act actuator.Actu
 		defer func() {
 			s.mu.Lock()
 			delete(s.busy, ev.Service)
+			delete(s.running, ev.Service)
 			s.mu.Unlock()
 		}()
-		s.execute(ctx, p, act, ev, target, received)
+		s.execute(ctx, p, act, ev, target, received, r.extend)
 	}()
 }
 
-// execute applies target, waits for it to show, and finishes the event. If
-// ctx ends first (shutdown), the event stays in_progress for Reconcile.
-func (s *Scaler) execute(ctx context.Context, p *policy.Service, act actuator.Actuator, ev store.Event, target actuator.State, received time.Time) store.Event {
+// execute applies target, waits for it to show (and for any raised target
+// sent on extend), and finishes the event. If ctx ends first (shutdown),
+// the event stays in_progress for Reconcile.
+func (s *Scaler) execute(ctx context.Context, p *policy.Service, act actuator.Actuator, ev store.Event, target actuator.State,
+	received time.Time, extend <-chan actuator.State) store.Event {
 	if !received.IsZero() {
 		s.cfg.Metrics.decisionLatency.Observe(time.Since(received).Seconds())
 	}
-	t0 := time.Now()
-	err := act.Apply(ctx, target)
-	s.cfg.Metrics.actuatorDuration.WithLabelValues(ev.Service, "apply").Observe(time.Since(t0).Seconds())
+	err := s.apply(ctx, ev.Service, act, target)
 	if err == nil {
-		err = s.settle(ctx, ev.Service, act, target, p.SettleTimeout.D())
+		err = s.settle(ctx, ev.Service, act, target, p.SettleTimeout.D(), extend)
 	}
 	if ctx.Err() != nil {
 		s.cfg.Logger.Warn("shutting down during an action; it stays in_progress and is reconciled at the next start",
@@ -51,6 +68,13 @@ func (s *Scaler) execute(ctx context.Context, p *policy.Service, act actuator.Ac
 		status, msg = store.StatusFailed, err.Error()
 	}
 	return s.finish(ctx, ev, status, msg)
+}
+
+func (s *Scaler) apply(ctx context.Context, service string, act actuator.Actuator, target actuator.State) error {
+	t0 := time.Now()
+	err := act.Apply(ctx, target)
+	s.cfg.Metrics.actuatorDuration.WithLabelValues(service, "apply").Observe(time.Since(t0).Seconds())
+	return err
 }
 
 func (s *Scaler) finish(ctx context.Context, ev store.Event, status store.EventStatus, msg string) store.Event {
@@ -89,8 +113,11 @@ func (s *Scaler) finish(ctx context.Context, ev store.Event, status store.EventS
 	return done
 }
 
-// settle polls the actuator until it reads target.
-func (s *Scaler) settle(ctx context.Context, service string, act actuator.Actuator, target actuator.State, timeout time.Duration) error {
+// settle polls the actuator until it reads target. A raised target
+// arriving on extend (already logged) is applied at once and awaited
+// instead, with a fresh timeout.
+func (s *Scaler) settle(ctx context.Context, service string, act actuator.Actuator, target actuator.State, timeout time.Duration,
+	extend <-chan actuator.State) error {
 	deadline := time.Now().Add(timeout)
 	var last actuator.State
 	var lastErr error
@@ -99,7 +126,17 @@ func (s *Scaler) settle(ctx context.Context, service string, act actuator.Actuat
 		cur, err := act.Current(ctx)
 		s.cfg.Metrics.actuatorDuration.WithLabelValues(service, "current").Observe(time.Since(t0).Seconds())
 		if err == nil && cur == target {
-			return nil
+			select {
+			case next := <-extend:
+				// Raised while the last poll ran: not done yet.
+				if err := s.apply(ctx, service, act, next); err != nil {
+					return err
+				}
+				target, deadline = next, time.Now().Add(timeout)
+				continue
+			default:
+				return nil
+			}
 		}
 		last, lastErr = cur, err
 		if time.Now().After(deadline) {
@@ -111,6 +148,11 @@ func (s *Scaler) settle(ctx context.Context, service string, act actuator.Actuat
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case next := <-extend:
+			if err := s.apply(ctx, service, act, next); err != nil {
+				return err
+			}
+			target, deadline = next, time.Now().Add(timeout)
 		case <-time.After(s.cfg.SettlePoll):
 		}
 	}
@@ -161,14 +203,26 @@ func (s *Scaler) reconcileOne(ctx context.Context, p *policy.Service, ev store.E
 		log.Warn("reconcile: read current state; will retry", "err", err)
 		return
 	}
-	switch cur {
-	case after:
+	switch {
+	case cur == after:
 		log.Info("reconcile: action had taken effect", "state", cur.String())
 		s.finish(ctx, ev, store.StatusCompleted, "")
-	case before:
+	case cur == before:
 		log.Info("reconcile: action had not taken effect; applying it again", "target", after.String())
+		s.start(ctx, p, act, ev, after, time.Time{})
+	case partly(ev, before, cur, after):
+		// A scale-up whose target was raised in flight, interrupted before
+		// the raise reached the actuator: finish it.
+		log.Info("reconcile: scale-up partly applied; applying its target", "state", cur.String(), "target", after.String())
 		s.start(ctx, p, act, ev, after, time.Time{})
 	default:
 		s.finish(ctx, ev, store.StatusFailed, fmt.Sprintf("interrupted; the service is now at %s, neither %s (before) nor %s (after): changed outside the autoscaler", cur, before, after))
 	}
+}
+
+// partly reports a horizontal scale-up that stands between its before and
+// after states.
+func partly(ev store.Event, before, cur, after actuator.State) bool {
+	return ev.Type == store.EventScaleUp && cur.Tier == "" && before.Tier == "" && after.Tier == "" &&
+		before.Replicas < cur.Replicas && cur.Replicas < after.Replicas
 }

@@ -346,3 +346,41 @@ func TestRatePolicyCountsOtherReplicasActions(t *testing.T) {
 		t.Fatalf("2 pods per minute already used by the other replica: %+v", res.Output)
 	}
 }
+
+// While a scale-up provisions, a higher target raises the same event (as
+// HPA's desired count moves while pods start): logged first, one event,
+// the actuator asked twice, and nothing lowered in flight.
+func TestInFlightScaleUpIsRaised(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newLevelEnv(t, strings.Replace(levelPol(""), "settle_timeout: 2s", "settle_timeout: 5s", 1), 4)
+	e.act.delay = 1500 * time.Millisecond
+	e.obs.set(0.9, 420, "") // → 7
+	first := e.sc.Evaluate(ctx, "api", time.Time{})
+	if first.Event == nil || !jsonEq(first.Event.After, `{"replicas":7}`) {
+		t.Fatalf("first: %+v", first.Output)
+	}
+	// The load keeps rising → 10; the rate policy (4 pods or 100 % per 15 s
+	// from the period's start, 4) counts the first step and allows 8.
+	e.obs.set(1.0, 600, "")
+	raised := e.sc.Evaluate(ctx, "api", time.Time{})
+	if raised.Event == nil || raised.Event.ID != first.Event.ID || !jsonEq(raised.Event.After, `{"replicas":8}`) ||
+		!strings.Contains(raised.Event.TriggerReason, "raised to 8 replicas while provisioning") {
+		t.Fatalf("raised: %+v / %+v", raised.Output, raised.Event)
+	}
+	e.obs.set(0.3, 120, "") // the load falls: nothing is lowered in flight
+	if res := e.sc.Evaluate(ctx, "api", time.Time{}); res.Output.Outcome != decision.InProgress || res.Event != nil {
+		t.Fatalf("lowered in flight: %+v", res.Output)
+	}
+	e.sc.Wait()
+	evs := events(t, e.st)
+	if len(evs) != 1 || evs[0].Status != store.StatusCompleted || !jsonEq(evs[0].After, `{"replicas":8}`) {
+		t.Fatalf("events = %+v", evs)
+	}
+	if got := e.act.applied(); len(got) != 2 || got[0].Replicas != 7 || got[1].Replicas != 8 {
+		t.Fatalf("actuator calls = %+v, want 7 then 8", got)
+	}
+	if r, _ := e.act.Current(ctx); r.Replicas != 8 {
+		t.Fatalf("ready = %d", r.Replicas)
+	}
+}

@@ -329,7 +329,7 @@ func (s *Scaler) runTransition(ctx context.Context, ev store.Event, to store.Pha
 		act := s.cfg.Actuators[st.Service]
 		err := act.Apply(ctx, st.To)
 		if err == nil {
-			err = s.settle(ctx, st.Service, act, st.To, p.SettleTimeout.D())
+			err = s.settle(ctx, st.Service, act, st.To, p.SettleTimeout.D(), nil)
 		}
 		if ctx.Err() != nil {
 			return // shutdown: reconciled at the next start

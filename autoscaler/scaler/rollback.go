@@ -81,7 +81,7 @@ func (s *Scaler) Rollback(ctx context.Context, eventID, user string, dryRun bool
 		delete(s.busy, ev.Service)
 		s.mu.Unlock()
 	}()
-	return s.execute(ctx, p, act, ev, target, time.Time{}), nil
+	return s.execute(ctx, p, act, ev, target, time.Time{}, nil), nil
 }
 
 // rollbackTransition moves back to the phase a migration event left, as a

@@ -36,6 +36,7 @@ type Store interface {
 	BeginEvent(ctx context.Context, e store.NewEvent) (store.Event, error)
 	BeginRollback(ctx context.Context, originalID string, e store.NewEvent) (store.Event, error)
 	FinishEvent(ctx context.Context, id string, status store.EventStatus, errMsg string) (store.Event, error)
+	ExtendEvent(ctx context.Context, id string, after json.RawMessage, costImpact decimal.NullDecimal, note string) (store.Event, error)
 	GetEvent(ctx context.Context, id string) (store.Event, error)
 	UnfinishedEvents(ctx context.Context) ([]store.Event, error)
 	LastFinishedEvent(ctx context.Context, service string) (store.Event, error)
@@ -97,6 +98,7 @@ type Scaler struct {
 	mu       sync.Mutex
 	ctls     map[string]*svcState
 	busy     map[string]bool
+	running  map[string]*running  // the loop's actions in flight
 	pending  map[string]time.Time // kicked services → earliest notification receipt
 	recorded map[string]string    // last decision recorded per service (outcome and target)
 	kick     chan struct{}
@@ -139,7 +141,7 @@ func New(c Config) (*Scaler, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Scaler{cfg: c, started: c.Now(), ctls: map[string]*svcState{}, busy: map[string]bool{}, pending: map[string]time.Time{},
+	s := &Scaler{cfg: c, started: c.Now(), ctls: map[string]*svcState{}, busy: map[string]bool{}, running: map[string]*running{}, pending: map[string]time.Time{},
 		recorded: map[string]string{}, kick: make(chan struct{}, 1)}
 	for name, p := range c.Policy.Services {
 		s.ctls[name] = &svcState{ctl: control.New(name, s.started)}
@@ -275,6 +277,9 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if s.isBusy(name) {
+		if r := s.extendable(name); r != nil {
+			return s.extend(ctx, ss, name, r, received)
+		}
 		res.Output.Outcome = decision.InProgress
 		return res
 	}

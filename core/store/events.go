@@ -218,6 +218,29 @@ func (s *Store) FinishEvent(ctx context.Context, id string, status EventStatus, 
 	return out, err
 }
 
+// ExtendEvent raises the target of an unfinished scale-up before the
+// actuator is asked for it: the autoscaler tracks its target while replicas
+// are still provisioning (as HPA does), and the event must already say what
+// is being applied. note is appended to the trigger reason. A ConflictError
+// says the event is no longer in progress.
+func (s *Store) ExtendEvent(ctx context.Context, id string, after json.RawMessage, costImpact decimal.NullDecimal, note string) (Event, error) {
+	e, err := scanEvent(s.pool.QueryRow(ctx, `UPDATE scaling_events
+		SET after_config = $2, cost_impact_monthly = $3::numeric, trigger_reason = trigger_reason || $4
+		WHERE id = $1::uuid AND status = 'in_progress' AND event_type = 'scale_up'
+		RETURNING `+eventColumns, id, after, nullDecimalText(costImpact), "; "+note))
+	if err == ErrNotFound {
+		cur, gerr := s.getEvent(ctx, s.pool, id)
+		if gerr != nil {
+			return Event{}, gerr
+		}
+		return Event{}, &ConflictError{What: "scaling event " + id, State: string(cur.Status)}
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("extend event %s: %w", id, err)
+	}
+	return e, nil
+}
+
 // GetEvent reads one event.
 func (s *Store) GetEvent(ctx context.Context, id string) (Event, error) {
 	return s.getEvent(ctx, s.pool, id)

@@ -45,6 +45,7 @@ services:
     min_replicas: 1
     max_replicas: 8
     price_per_replica_monthly: 20
+    metric_window: 1s   # a constant: no rate window to fill after Prometheus starts
     metrics: [{name: cpu, query: "vector(0.9)", target: 0.6}]
 `, stateFile))
 	return policyFile, stateFile
@@ -193,15 +194,20 @@ func TestEvalAndRollback(t *testing.T) {
 	}
 	defer prom.Close()
 	pol, state := policyFor(t, dir, 2)
+	time.Sleep(1100 * time.Millisecond) // the policy's 1 s metric window, since Prometheus started
 
 	var out bytes.Buffer
 	if err := run(ctx, []string{"eval", "--config.file=" + pol, "--prometheus.url=" + prom.URL()}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 || !strings.Contains(lines[1], "scale_up") || !strings.Contains(lines[1], "scale ") ||
-		!strings.Contains(lines[2], "within_tolerance") {
+	if len(lines) != 2 || !strings.Contains(lines[1], "level") || !strings.Contains(lines[1], " scale ") || !strings.Contains(lines[1], "2 → 3") {
 		t.Fatalf("eval output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"eval", "--config.file=" + pol, "--prometheus.url=" + prom.URL(), "--action=scale_down"}, &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), "no firing alert asks for a scale-up") && !strings.Contains(out.String(), "scale_down asked for but metrics call for 3") {
+		t.Fatalf("eval as if a scale-down alert fired: %v\n%s", err, out.String())
 	}
 	if b, _ := os.ReadFile(state); strings.TrimSpace(string(b)) != "2" {
 		t.Fatalf("eval acted: state %q", b)

@@ -23,13 +23,14 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var c common
 	var service, tracePath, format, htmlPath, profile, thresholdsFile, arrivals, strategies string
 	var capacity float64
-	var readyAfter time.Duration
+	var readyAfter, warmup time.Duration
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	c.register(fs, false)
 	fs.StringVar(&service, "service", "", "Service of the policy to replay (required).")
 	fs.StringVar(&tracePath, "trace", "", "Load trace: CSV with the header timestamp,requests_per_second (RFC 3339 times, a fixed step) (required).")
 	fs.Float64Var(&capacity, "capacity-per-replica", 0, "Requests per second one replica serves at 100 % busy (required).")
 	fs.DurationVar(&readyAfter, "ready-after", time.Minute, "Time a new replica takes to become ready.")
+	fs.DurationVar(&warmup, "warmup", 0, "Replay the first part of the trace (the forecasters learn from it) without counting it.")
 	fs.StringVar(&format, "format", "table", "Output: table or json.")
 	fs.StringVar(&htmlPath, "html", "", "Also write a chart of load, capacity and p95 per strategy to this file.")
 	fs.StringVar(&profile, "thresholds.profile", "production", "Profile of the rules' thresholds and timings the simulated Prometheus and alerts follow.")
@@ -83,7 +84,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("--trace: %w", err)
 	}
 	cfg := replay.Config{Policy: pol, Service: service, Trace: trace, CapacityPerReplica: capacity, ReadyAfter: readyAfter,
-		Profile: prof, Arrivals: arr, Strategies: strings.Split(strategies, ",")}
+		Profile: prof, Arrivals: arr, Strategies: strings.Split(strategies, ","), Warmup: warmup}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
