@@ -16,7 +16,7 @@ services:
     actuator: {type: exec, exec: {current_command: [x], apply_command: [y]}}
     min_replicas: 2
     max_replicas: 40
-    metric_window: 1m
+    metric_window: 30s
     metrics:
       - {name: cpu, query: q1, target: 0.6}
       - {name: load, type: load, query: q2, target: 0.6, capacity_per_replica: 80, capacity_from: cpu}

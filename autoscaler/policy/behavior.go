@@ -31,8 +31,9 @@ type Behavior struct {
 	MaxStep    *int `yaml:"max_step,omitempty"`
 	MaxPercent *int `yaml:"max_percent,omitempty"`
 
-	// mixed: both formats were written (found by fill, reported by validate).
-	mixed bool
+	// mixed: both formats were written; neverActs: the old fields were
+	// both 0 (found by fill, reported by validate).
+	mixed, neverActs bool
 }
 
 // RatePolicy allows at most Value replicas (Pods) or Value percent of the
@@ -90,7 +91,13 @@ func (b *Behavior) fill(window, cooldown time.Duration, defaults []RatePolicy, l
 		b.mixed = true
 		return
 	case legacy:
+		// Read once into policies, so that a policy defaulted twice (the
+		// replay derives its strategies from a loaded one) stays valid.
 		b.Policies = b.legacyPolicies(legacyPeriod)
+		b.neverActs = len(b.Policies) == 0 && (b.MaxStep == nil || *b.MaxStep >= 0) && (b.MaxPercent == nil || *b.MaxPercent >= 0)
+		if (b.MaxStep == nil || *b.MaxStep >= 0) && (b.MaxPercent == nil || *b.MaxPercent >= 0) {
+			b.MaxStep, b.MaxPercent = nil, nil
+		}
 		return
 	case len(b.Policies) > 0:
 		return
@@ -132,7 +139,7 @@ func (b *Behavior) validate(p string, vertical bool) []error {
 		add("%s: max_step/max_percent and policies are two formats of the same limit: keep only policies "+
 			"(max_step: N is {type: Pods, value: N, period: <sync_period>}, max_percent: P is {type: Percent, value: P, period: <sync_period>})", p)
 	}
-	if legacy && (b.MaxStep == nil || *b.MaxStep == 0) && (b.MaxPercent == nil || *b.MaxPercent == 0) {
+	if b.neverActs {
 		add("%s: max_step and max_percent are both 0, so this direction could never act", p)
 	}
 	switch b.Select {
@@ -140,7 +147,7 @@ func (b *Behavior) validate(p string, vertical bool) []error {
 	default:
 		add("%s.select: %q is not Max, Min or Disabled", p, b.Select)
 	}
-	if len(b.Policies) == 0 && b.Select != SelectDisabled && !legacy {
+	if len(b.Policies) == 0 && b.Select != SelectDisabled && !legacy && !b.neverActs {
 		add("%s.policies: at least one rate policy is required (or select: Disabled to never scale in this direction)", p)
 	}
 	for i, rp := range b.Policies {

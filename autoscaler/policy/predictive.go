@@ -139,6 +139,11 @@ func (pr *Predictive) validate(p string, s *Service, sync time.Duration) []error
 	if pr.Trend.Window.D() < 2*sync {
 		add("%s.trend.window: %s holds fewer than two sync periods (%s)", p, pr.Trend.Window, config.Duration(sync))
 	}
+	if w := s.MetricWindow.D(); pr.Trend.Window.D() < 3*w {
+		// A rate window turns a step of the load into a ramp as long as
+		// itself; a trend window three times longer tells the two apart.
+		add("%s.trend.window: %s is shorter than 3 × metric_window (%s): a step smoothed by the rate window would pass for a ramp", p, pr.Trend.Window, config.Duration(3*w))
+	}
 	if pr.Trend.MinSamples < 3 {
 		add("%s.trend.min_samples: at least 3 (a line through two points has no error to judge it by), got %d", p, pr.Trend.MinSamples)
 	}

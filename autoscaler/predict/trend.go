@@ -28,8 +28,9 @@ type Sample struct {
 // tolerance band.
 const minTrendT = 3
 
-// Trend fits a least-squares line through the samples of the last window
-// and returns its value at now + lead, when the line rises significantly.
+// Trend fits a least-squares line through the samples of the last window;
+// when it rises significantly and its newest half still does, it returns
+// the newest half's line at now + lead.
 // A falling or flat trend forecasts nothing: the reactive decision already
 // covers "less", and predictive scale-down must never be faster than it.
 func Trend(samples []Sample, now time.Time, window, lead time.Duration, minSamples int) (float64, bool, string) {
@@ -66,8 +67,23 @@ func Trend(samples []Sample, now time.Time, window, lead time.Duration, minSampl
 	if r := ys[n] - (a + b*xs[n]); r < -minTrendT*sd && r < -0.05*math.Abs(ys[n]) {
 		return 0, false, fmt.Sprintf("trend: broken (newest sample %.3g is %.3g below the line)", ys[n], -r)
 	}
-	v := a + b*lead.Seconds()
-	return v, true, fmt.Sprintf("trend %.3g/s over %s", b, window)
+	// A ramp rises through both halves of the window. A step — the load
+	// jumped and stays, which a rate window turns into a short ramp — is
+	// flat in one half: extending it would overshoot the new plateau.
+	h := len(xs) / 2
+	if h < 3 || len(xs)-h < 3 {
+		return 0, false, "trend: too few samples in each half of the window"
+	}
+	_, b1, se1, _ := fit(xs[:h], ys[:h])
+	a2, b2, se2, _ := fit(xs[h:], ys[h:])
+	if !(b1 > 0) || se1 > 0 && b1/se1 < minTrendT-1 {
+		return 0, false, fmt.Sprintf("trend: a step, not a ramp (older half %.3g/s)", b1)
+	}
+	if !(b2 > 0) || se2 > 0 && b2/se2 < minTrendT-1 || b2 < b/2 {
+		return 0, false, fmt.Sprintf("trend: levelling off (newest half %.3g/s of the window's %.3g/s)", b2, b)
+	}
+	v := a2 + b2*lead.Seconds()
+	return v, true, fmt.Sprintf("trend %.3g/s over the last %s", b2, window/2)
 }
 
 // fit is y = a + b·x by least squares with the standard error of b and

@@ -59,6 +59,10 @@ type Config struct {
 	SLOLatency time.Duration
 	// Strategies to run (default all).
 	Strategies []string
+	// Baseline, when set, is the policy the reactive strategy runs (the
+	// policy as it was before, under alerts-only control): "today" compared
+	// with the policy being replayed. Default: the replayed policy itself.
+	Baseline *policy.File
 	// Warmup: the first part of the trace is replayed — the fleet runs, the
 	// forecasters learn from it as from Prometheus history — but not
 	// counted in any figure. A seasonal forecaster needs a week of history
@@ -210,6 +214,13 @@ func (c *Config) strategyPolicy(name string) (*policy.Service, time.Duration, er
 	sync := c.Policy.SyncPeriod.D()
 	switch name {
 	case Reactive:
+		if c.Baseline != nil {
+			b := c.Baseline.Services[c.Service]
+			if b == nil {
+				return nil, 0, fmt.Errorf("--baseline.config.file: service %q is not in it", c.Service)
+			}
+			p, sync = *b, c.Baseline.SyncPeriod.D()
+		}
 		p.Control, p.Predictive, p.Schedules = policy.AlertsOnly, nil, nil
 	case Level:
 		p.Control, p.Predictive, p.Schedules = policy.Level, nil, nil
@@ -469,8 +480,7 @@ func (c *Config) run(ctx context.Context, name string) (*Result, error) {
 }
 
 // steadyReplicas is what the policy's target calls for at the trace's
-// first ten minutes of load: every strategy starts from the same settled
-// fleet.
+// first minute of load: every strategy starts from the same settled fleet.
 func steadyReplicas(p *policy.Service, tr Trace, capacity float64) int {
 	target := 0.0
 	for _, m := range p.Metrics {
@@ -482,7 +492,7 @@ func steadyReplicas(p *policy.Service, tr Trace, capacity float64) int {
 	if target <= 0 || target > 1 {
 		target = 0.6
 	}
-	n := max(1, min(len(tr.Rates), int(10*time.Minute/tr.Step)))
+	n := max(1, min(len(tr.Rates), int(time.Minute/tr.Step)))
 	var sum float64
 	for _, r := range tr.Rates[:n] {
 		sum += r

@@ -35,6 +35,7 @@ services:
     min_replicas: 2
     max_replicas: 20
     settle_timeout: 2s
+    metric_window: 1s
     metrics:
       - {name: cpu, query: 'service:cpu_utilization:ratio{service="api"}', target: 0.6}
       - {name: load, type: load, query: 'service:http_requests:rate{service="api"}', target: 0.6, capacity_per_replica: 100}

@@ -37,8 +37,10 @@ type Metrics struct {
 
 // NewMetrics creates the metrics and registers them on reg (if not nil).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: name, Help: help}, labels)
+	// Each name is written out whole: the dashboards' test finds every
+	// metric we produce by reading these declarations.
+	gauge := func(o prometheus.GaugeOpts, labels ...string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(o, labels)
 	}
 	m := &Metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -63,22 +65,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from receiving a notification to calling the actuator.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1},
 		}),
-		replicas:          gauge("replicas", "Current replicas of a horizontally scaled service, as its actuator reads them.", "service"),
-		desiredReplicas:   gauge("desired_replicas", "Replicas the metrics and forecasts call for now, before stabilization, rate policies and bounds.", "service"),
-		tier:              gauge("tier_level", "Position of a vertically scaled service's current tier in its ladder (0 = smallest).", "service"),
-		desiredTier:       gauge("desired_tier_level", "Tier position the metrics call for now, before stabilization, rate limits and bounds.", "service"),
-		reactiveReplicas:  gauge("reactive_desired_replicas", "Replicas the current metrics alone call for.", "service"),
-		predictedReplicas: gauge("predicted_desired_replicas", "Replicas the forecast load at now + lead calls for (absent without a forecast).", "service"),
-		scheduledMin:      gauge("scheduled_min_replicas", "Minimum replicas raised by the scheduled windows active now (0: none).", "service"),
-		forecast: gauge("forecast_value", "Highest load a forecaster expects between now and now + lead, in the driver metric's unit.",
+		replicas:          gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "replicas", Help: "Current replicas of a horizontally scaled service, as its actuator reads them."}, "service"),
+		desiredReplicas:   gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "desired_replicas", Help: "Replicas the metrics and forecasts call for now, before stabilization, rate policies and bounds."}, "service"),
+		tier:              gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "tier_level", Help: "Position of a vertically scaled service's current tier in its ladder (0 = smallest)."}, "service"),
+		desiredTier:       gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "desired_tier_level", Help: "Tier position the metrics call for now, before stabilization, rate limits and bounds."}, "service"),
+		reactiveReplicas:  gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "reactive_desired_replicas", Help: "Replicas the current metrics alone call for."}, "service"),
+		predictedReplicas: gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "predicted_desired_replicas", Help: "Replicas the forecast load at now + lead calls for (absent without a forecast)."}, "service"),
+		scheduledMin:      gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "scheduled_min_replicas", Help: "Minimum replicas raised by the scheduled windows active now (0: none)."}, "service"),
+		forecast: gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "forecast_value", Help: "Highest load a forecaster expects between now and now + lead, in the driver metric's unit."},
 			"service", "forecaster", "metric"),
-		forecastError: gauge("forecast_error_ratio", "Absolute percentage error of the forecaster's latest forecast whose window has passed, against the load seen (0.1 = 10 %).",
+		forecastError: gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "forecast_error_ratio", Help: "Absolute percentage error of the forecaster's latest forecast whose window has passed, against the load seen (0.1 = 10 %)."},
 			"service", "forecaster"),
-		forecastLead:    gauge("forecast_lead_seconds", "How far ahead forecasts look: measured time to become ready + one sync period (or the policy's lead).", "service"),
-		forecasterReady: gauge("forecaster_ready", "1 when the forecaster can forecast (enough history, a significant trend), else 0.", "service", "forecaster"),
-		seasonalHistory: gauge("seasonal_history_seconds", "History the seasonal model was last fitted on (0: too little or none).", "service"),
-		capacity:        gauge("capacity_per_replica", "Capacity per replica a load metric is sized with (learned, from a load test, or configured).", "service", "metric"),
-		controlInfo: gauge("control_info", "How a service is controlled: control (level, alerts_only) and predictive (active, forecast_only, off).",
+		forecastLead:    gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "forecast_lead_seconds", Help: "How far ahead forecasts look: measured time to become ready + one sync period (or the policy's lead)."}, "service"),
+		forecasterReady: gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "forecaster_ready", Help: "1 when the forecaster can forecast (enough history, a significant trend), else 0."}, "service", "forecaster"),
+		seasonalHistory: gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "seasonal_history_seconds", Help: "History the seasonal model was last fitted on (0: too little or none)."}, "service"),
+		capacity:        gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "capacity_per_replica", Help: "Capacity per replica a load metric is sized with (learned, from a load test, or configured)."}, "service", "metric"),
+		controlInfo: gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "control_info", Help: "How a service is controlled: control (level, alerts_only) and predictive (active, forecast_only, off)."},
 			"service", "control", "predictive"),
 	}
 	if reg != nil {

@@ -25,7 +25,23 @@ func Scaling() *dashboard.DashboardBuilder {
 			Datasource(promDS).
 			WithTarget(prom("A", `max by (service) (service:replicas:count`+sel+`)`, "{{service}} ready")).
 			WithTarget(prom("B", `max by (service) (wedsync_autoscaler_desired_replicas`+sel+`)`, "{{service}} desired")).
+			WithTarget(prom("C", `max by (service) (wedsync_autoscaler_predicted_desired_replicas`+sel+`)`, "{{service}} predicted")).
+			WithTarget(prom("D", `max by (service) (wedsync_autoscaler_scheduled_min_replicas`+sel+` > 0)`, "{{service}} scheduled minimum")).
 			Unit("short").Decimals(0).Height(8).Span(12)).
+		WithPanel(timeseries.NewPanelBuilder().Title("Load: forecast vs actual, and capacity").
+			Description("The request rate, what each forecaster expected within the lead (shown when the forecast was made), "+
+				"and the capacity of the ready replicas (replicas × capacity per replica). Predictive scaling keeps capacity above the forecast.").
+			Datasource(promDS).
+			WithTarget(prom("A", `max by (service) (service:http_requests:rate`+sel+`)`, "{{service}} actual")).
+			WithTarget(prom("B", `max by (service, forecaster) (wedsync_autoscaler_forecast_value`+sel+`)`, "{{service}} forecast ({{forecaster}})")).
+			WithTarget(prom("C", `max by (service) (wedsync_autoscaler_replicas`+sel+` * on (service) group_left max by (service) (wedsync_autoscaler_capacity_per_replica`+sel+`))`,
+				"{{service}} capacity")).
+			Unit("reqps").Min(0).Height(8).Span(12)).
+		WithPanel(timeseries.NewPanelBuilder().Title("Forecast error at the lead").
+			Description("Absolute percentage error of each forecaster's latest forecast whose window has passed, and the lead it looks ahead.").
+			Datasource(promDS).
+			WithTarget(prom("A", `max by (service, forecaster) (wedsync_autoscaler_forecast_error_ratio`+sel+`)`, "{{service}} {{forecaster}}")).
+			Unit("percentunit").Min(0).Height(8).Span(12)).
 		WithPanel(timeseries.NewPanelBuilder().Title("CPU and memory utilization").
 			Datasource(promDS).
 			WithTarget(prom("A", `max by (service) (service:cpu_utilization:ratio`+sel+`)`, "{{service}} CPU")).

@@ -21,7 +21,7 @@ import (
 // actuator.
 func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
-	var service, tracePath, format, htmlPath, profile, thresholdsFile, arrivals, strategies string
+	var service, tracePath, format, htmlPath, profile, thresholdsFile, arrivals, strategies, baselineFile string
 	var capacity float64
 	var readyAfter, warmup time.Duration
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
@@ -36,6 +36,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&profile, "thresholds.profile", "production", "Profile of the rules' thresholds and timings the simulated Prometheus and alerts follow.")
 	fs.StringVar(&thresholdsFile, "thresholds.file", "", "thresholds.yml to read (default: the one built in, rules/thresholds.yml).")
 	fs.StringVar(&arrivals, "arrivals", "poisson", "Arrival process of the simulated traffic: poisson (real users) or uniform (the demo's load driver).")
+	fs.StringVar(&baselineFile, "baseline.config.file", "", "Policy the reactive strategy runs, under alerts-only control (default: the replayed policy): compare with the policy you ran before.")
 	fs.StringVar(&strategies, "strategies", strings.Join(replay.Strategies, ","), "Strategies to run, comma-separated.")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -79,12 +80,18 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if prof == nil {
 		return usageError{fmt.Errorf("--thresholds.profile: %q is not one of %s", profile, strings.Join(th.ProfileNames(), ", "))}
 	}
+	var baseline *policy.File
+	if baselineFile != "" {
+		if baseline, err = policy.Load(baselineFile); err != nil {
+			return fmt.Errorf("--baseline.config.file: %w", err)
+		}
+	}
 	trace, err := replay.ReadTraceFile(tracePath)
 	if err != nil {
 		return fmt.Errorf("--trace: %w", err)
 	}
 	cfg := replay.Config{Policy: pol, Service: service, Trace: trace, CapacityPerReplica: capacity, ReadyAfter: readyAfter,
-		Profile: prof, Arrivals: arr, Strategies: strings.Split(strategies, ","), Warmup: warmup}
+		Profile: prof, Arrivals: arr, Strategies: strings.Split(strategies, ","), Warmup: warmup, Baseline: baseline}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}

@@ -85,7 +85,7 @@ func mustRead(t *testing.T, path string) string {
 func TestReplayJSON(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"replay", "--config.file=" + replayPolicy, "--service=api", "--trace=../../replay/testdata/traces/sawtooth.csv",
+	err := run(context.Background(), []string{"replay", "--config.file=" + replayPolicy, "--service=api", "--trace=../../replay/testdata/traces/slow-ramp.csv",
 		"--capacity-per-replica=100", "--ready-after=30s", "--format=json"}, &out, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func TestReplayJSON(t *testing.T) {
 		t.Fatal("forecast_mape of a strategy without forecasts is not null")
 	}
 	if _, ok := rep.Strategies["predictive"]["forecast_mape"].(float64); !ok {
-		t.Fatal("predictive has no forecast_mape")
+		t.Fatal("predictive has no forecast_mape on a ramp")
 	}
 }
 
