@@ -29,7 +29,7 @@ func Scaling() *dashboard.DashboardBuilder {
 			WithTarget(prom("D", `max by (service) (wedsync_autoscaler_scheduled_min_replicas`+sel+` > 0)`, "{{service}} scheduled minimum")).
 			Unit("short").Decimals(0).Height(8).Span(12)).
 		WithPanel(timeseries.NewPanelBuilder().Title("Load: forecast vs actual, and capacity").
-			Description("The request rate, what each forecaster expected within the lead (shown when the forecast was made), "+
+			Description("The request rate, what each forecaster expected within the lead (shown when the forecast was made), " +
 				"and the capacity of the ready replicas (replicas × capacity per replica). Predictive scaling keeps capacity above the forecast.").
 			Datasource(promDS).
 			WithTarget(prom("A", `max by (service) (service:http_requests:rate`+sel+`)`, "{{service}} actual")).
