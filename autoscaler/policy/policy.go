@@ -357,6 +357,7 @@ func (f *File) Validate() error {
 		if s.Predictive != nil {
 			errs = append(errs, s.Predictive.validate(p+".predictive", s, f.SyncPeriod.D())...)
 		}
+		s.schedules = nil // compiled again from Schedules, whatever a copy carried
 		if len(s.Schedules) > 0 {
 			if s.Mode == Vertical {
 				add("%s.schedules: scheduled windows raise min_replicas: vertical policies are not supported", p)

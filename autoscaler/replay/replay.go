@@ -79,6 +79,11 @@ type Result struct {
 	ForecastMAPE        *float64 `json:"forecast_mape"`
 	Refused             float64  `json:"refused_requests"`
 	MaxReplicas         int      `json:"max_replicas"`
+	// RecoveryRounds is, over every run of SLO-violation minutes, the most
+	// scaling rounds it took before the SLO was met again. A round is an
+	// action and what follows it until its replicas are ready: actions (and
+	// raises) started while a round's replicas provision belong to it.
+	RecoveryRounds int `json:"recovery_rounds"`
 	P95MaxSeconds       float64  `json:"p95_max_seconds"`
 	// Minutes is the per-minute series (for the chart); Log the actions.
 	Minutes []Minute    `json:"-"`
@@ -241,7 +246,7 @@ func (c *Config) strategyPolicy(name string) (*policy.Service, time.Duration, er
 			p.Schedules = nil
 		}
 	case HPA:
-		return hpaPolicy(base), 15 * time.Second, nil
+		p, sync = *hpaPolicy(base), 15*time.Second
 	}
 	f := &policy.File{SyncPeriod: config.Duration(sync), AlertTTL: c.Policy.AlertTTL, Services: map[string]*policy.Service{c.Service: &p}}
 	// Re-validated so that the strategy's schedules are compiled and its
@@ -473,10 +478,46 @@ func (c *Config) run(ctx context.Context, name string) (*Result, error) {
 		inflight = &a
 	}
 	res.ReplicaHours = replicaSecs / 3600
+	res.RecoveryRounds = recoveryRounds(res.Minutes, res.Log, c.SLOLatency.Seconds(), c.ReadyAfter+sync)
 	if e, n := ctl.Tracker.MAPE(control.Combined); n > 0 {
 		res.ForecastMAPE = &e
 	}
 	return res, nil
+}
+
+// recoveryRounds counts, for each run of SLO-violation minutes, the
+// scaling rounds started from its first minute until the first minute
+// within the SLO — a new round when an action starts after the previous
+// round's replicas were ready (round) — and returns the largest count.
+func recoveryRounds(ms []Minute, log []ActionLog, slo float64, round time.Duration) int {
+	worst := 0
+	for i := 0; i < len(ms); i++ {
+		if !(ms[i].P95 > slo) {
+			continue
+		}
+		j := i
+		for j < len(ms) && ms[j].P95 > slo {
+			j++
+		}
+		from, to := ms[i].At, ms[len(ms)-1].At.Add(time.Minute)
+		if j < len(ms) {
+			to = ms[j].At
+		}
+		n := 0
+		var started time.Time
+		for _, a := range log {
+			if a.At.Before(from) || !a.At.Before(to) {
+				continue
+			}
+			if n == 0 || !a.At.Before(started.Add(round)) {
+				n++
+				started = a.At
+			}
+		}
+		worst = max(worst, n)
+		i = j
+	}
+	return worst
 }
 
 // steadyReplicas is what the policy's target calls for at the trace's
