@@ -7,16 +7,13 @@ require (
 	github.com/prometheus/alertmanager v0.35.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/common v0.73.1
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/shopspring/decimal v1.6.0
 	github.com/wedsync/scaling/core v0.0.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
-require (
-	github.com/HdrHistogram/hdrhistogram-go v1.4.0 // indirect
-	github.com/robfig/cron/v3 v3.0.1 // indirect
-	golang.org/x/oauth2 v0.38.0 // indirect
-)
+require github.com/HdrHistogram/hdrhistogram-go v1.4.0 // indirect
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -57,7 +54,7 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/oklog/ulid/v2 v2.1.2 // indirect
 	github.com/pandatix/go-abnf v0.5.5 // indirect
-	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/procfs v0.23.0 // indirect
 	github.com/wedsync/scaling/demo v0.0.0
 	github.com/wedsync/scaling/loadtest v0.0.0

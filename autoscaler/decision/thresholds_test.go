@@ -19,6 +19,7 @@ var repoPolicies = []struct {
 	{filepath.Join("..", "policy.example.yml"), "production"},
 	{filepath.Join("..", "replay", "testdata", "policy.yml"), "production"},
 	{filepath.Join("..", "..", "demo", "stack", "policy.yml.tmpl"), "demo"},
+	{filepath.Join("..", "..", "compose", "autoscaler", "policy.yml"), "production"},
 }
 
 func loadRepoPolicy(t *testing.T, path string) *policy.File {

@@ -83,8 +83,8 @@ type Result struct {
 	// scaling rounds it took before the SLO was met again. A round is an
 	// action and what follows it until its replicas are ready: actions (and
 	// raises) started while a round's replicas provision belong to it.
-	RecoveryRounds int `json:"recovery_rounds"`
-	P95MaxSeconds       float64  `json:"p95_max_seconds"`
+	RecoveryRounds int     `json:"recovery_rounds"`
+	P95MaxSeconds  float64 `json:"p95_max_seconds"`
 	// Minutes is the per-minute series (for the chart); Log the actions.
 	Minutes []Minute    `json:"-"`
 	Log     []ActionLog `json:"-"`
