@@ -131,8 +131,9 @@ services:
     price_per_replica_monthly: 20
     settle_timeout: 5s
     metrics: [{name: cpu, query: 'service:cpu_utilization:ratio{service="api"}', target: 0.3}]
-    scale_up: {cooldown: 0s}
-    scale_down: {cooldown: 0s, stabilization_window: 0s}
+    # Generous rate policies: the API tests make many actions in a row.
+    scale_up: {cooldown: 0s, policies: [{type: Pods, value: 10, period: 1s}]}
+    scale_down: {cooldown: 0s, stabilization_window: 0s, policies: [{type: Pods, value: 10, period: 1s}]}
 `))
 	if err != nil {
 		t.Fatal(err)

@@ -202,17 +202,10 @@ func (p *Planner) outlook(resource, service, unit string, samples []forecast.Sam
 // per-replica throughput of the newest completed benchmark named after the
 // service (a load test of it), at 70 % of that throughput.
 func (p *Planner) replicasNeeded(ctx context.Context, svc string, now time.Time) (int, string, bool) {
-	bs, err := p.Store.ListBenchmarks(ctx, svc, 1)
-	if err != nil || len(bs) == 0 || bs[0].ThroughputRPS == nil || *bs[0].ThroughputRPS <= 0 {
+	perReplica, name, ok := p.perReplica(ctx, svc)
+	if !ok {
 		return 0, "", false
 	}
-	b := bs[0]
-	// The replicas of the time, over the hour before (a run lasts minutes).
-	reps, err := p.instant(ctx, fmt.Sprintf(`max(max_over_time(wedsync_autoscaler_replicas{service=%q}[1h]))`, svc), b.RecordedAt)
-	if err != nil || reps[""] <= 0 {
-		return 0, "", false
-	}
-	perReplica := *b.ThroughputRPS / reps[""]
 	traffic, err := p.daily(ctx, fmt.Sprintf(`sum(max_over_time(service:http_requests:rate{service=%q}[1d]))`, svc), now)
 	if err != nil || len(traffic) == 0 || len(traffic[0].samples) < 3 {
 		return 0, "", false
@@ -232,7 +225,30 @@ func (p *Planner) replicasNeeded(ctx context.Context, svc string, now time.Time)
 	}
 	need := int(math.Ceil(peak / (perReplica * 0.7)))
 	return need, fmt.Sprintf("load test %q measured %.0f req/s per replica; forecast peak %.0f req/s needs %d replicas at 70 %%",
-		b.Name, perReplica, peak, need), true
+		name, perReplica, peak, need), true
+}
+
+// CapacityPerReplica is what one replica of svc served in its newest
+// completed load test (a benchmark named after the service): its throughput
+// over the replicas the service had then. The scaler sizes load metrics
+// with `capacity_from: load_test` by it.
+func (p *Planner) CapacityPerReplica(ctx context.Context, svc string) (float64, bool, error) {
+	v, _, ok := p.perReplica(ctx, svc)
+	return v, ok, nil
+}
+
+func (p *Planner) perReplica(ctx context.Context, svc string) (float64, string, bool) {
+	bs, err := p.Store.ListBenchmarks(ctx, svc, 1)
+	if err != nil || len(bs) == 0 || bs[0].ThroughputRPS == nil || *bs[0].ThroughputRPS <= 0 {
+		return 0, "", false
+	}
+	b := bs[0]
+	// The replicas of the time, over the hour before (a run lasts minutes).
+	reps, err := p.instant(ctx, fmt.Sprintf(`max(max_over_time(wedsync_autoscaler_replicas{service=%q}[1h]))`, svc), b.RecordedAt)
+	if err != nil || reps[""] <= 0 {
+		return 0, "", false
+	}
+	return *b.ThroughputRPS / reps[""], b.Name, true
 }
 
 func adviceFor(resource string, pol *policy.File) string {

@@ -260,8 +260,8 @@ func TestForecastOnlyRecordsWithoutActing(t *testing.T) {
       trend: {window: 10s, min_samples: 3}
 `), 4)
 	now := time.Now()
-	for i := range 10 { // a steep ramp in the history the trend is seeded from
-		e.his.pts = append(e.his.pts, predict.Sample{At: now.Add(time.Duration(i-10) * time.Second), Value: 150 + 15*float64(i)})
+	for i := range 10 { // a steep ramp in the history the trend is seeded from, reaching 240 now
+		e.his.pts = append(e.his.pts, predict.Sample{At: now.Add(time.Duration(i-10) * time.Second), Value: 90 + 15*float64(i)})
 	}
 	e.obs.set(0.6, 240, "")
 	res := e.sc.Plan(ctx, "api", nil)
@@ -383,5 +383,37 @@ func TestInFlightScaleUpIsRaised(t *testing.T) {
 	}
 	if r, _ := e.act.Current(ctx); r.Replicas != 8 {
 		t.Fatalf("ready = %d", r.Replicas)
+	}
+}
+
+type fixedCapacity float64
+
+func (f fixedCapacity) CapacityPerReplica(context.Context, string) (float64, bool, error) {
+	return float64(f), f > 0, nil
+}
+
+// capacity_from: load_test sizes the load metric by what a load test
+// measured per replica, once the loop has read it.
+func TestCapacityFromLoadTest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.New(t)
+	neutralPhase(t, st)
+	p, err := policy.Parse([]byte(strings.Replace(levelPol(""), "capacity_per_replica: 100}", "capacity_per_replica: 100, capacity_from: load_test}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := &loadObserver{}
+	obs.set(0.6, 600, "")
+	act := &memActuator{ready: actuator.State{Replicas: 4}}
+	sc, err := scaler.New(scaler.Config{Policy: p, Store: st, Observer: obs, Actuators: map[string]actuator.Actuator{"api": act},
+		Capacities: fixedCapacity(250), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 600 req/s at 250 per replica × 0.6 needs 4: the configured 100 would say 10.
+	res := sc.Plan(ctx, "api", nil)
+	if res.Output.Reactive != 4 || !strings.Contains(res.Output.Reason, "at 250 per replica") {
+		t.Fatalf("plan: %+v", res.Output)
 	}
 }

@@ -132,6 +132,15 @@ func (s *Scaler) Plan(ctx context.Context, name string, allow *decision.Directio
 		}
 	}
 	ctl.SetActions(nil, lastAction)
+	if s.cfg.Capacities != nil {
+		for _, m := range p.Metrics {
+			if m.Type == policy.MetricLoad && m.CapacityFrom == policy.CapacityFromLoadTest {
+				if v, ok, err := s.cfg.Capacities.CapacityPerReplica(ctx, name); err == nil && ok {
+					ctl.SetCapacity(m.Name, v)
+				}
+			}
+		}
+	}
 	obs := s.cfg.Observer.Observe(ctx, p)
 	in, notes := ctl.Gather(p, now, level, obs, sync, s.gapAfter())
 	in.Allow = allow

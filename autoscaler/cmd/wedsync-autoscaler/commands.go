@@ -99,7 +99,7 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer s.Close()
 		st = s
 	}
-	sc, err := buildScaler(pol, st, promURL, 5*time.Second, nil, "", true, logger, nil)
+	sc, err := buildScaler(pol, st, promURL, 5*time.Second, nil, "", true, logger, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func rollback(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	// A rollback reads no metrics: it re-applies a recorded state.
-	sc, err := buildScaler(pol, st, "http://localhost:9090", 5*time.Second, nil, "", false, logger, nil)
+	sc, err := buildScaler(pol, st, "http://localhost:9090", 5*time.Second, nil, "", false, logger, nil, nil)
 	if err != nil {
 		return err
 	}

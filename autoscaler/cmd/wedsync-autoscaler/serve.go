@@ -36,6 +36,9 @@ import (
 	"github.com/wedsync/scaling/loadtest/scenario"
 )
 
+// The capacity planner reads load-test capacity for the scaler too.
+var _ scaler.CapacityReader = (*capacity.Planner)(nil)
+
 type serveFlags struct {
 	common
 	listen         string
@@ -83,7 +86,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector())
-	sc, err := buildScaler(pol, st, f.prometheusURL, f.queryTimeout, f.alertmanagers, f.externalURL, f.dryRun, logger, scaler.NewMetrics(reg))
+	promClient, err := api.NewClient(api.Config{Address: f.prometheusURL})
+	if err != nil {
+		return fmt.Errorf("--prometheus.url: %w", err)
+	}
+	planner := &capacity.Planner{Prom: promv1.NewAPI(promClient), Store: st, Policy: pol}
+	sc, err := buildScaler(pol, st, f.prometheusURL, f.queryTimeout, f.alertmanagers, f.externalURL, f.dryRun, logger, scaler.NewMetrics(reg),
+		planner)
 	if err != nil {
 		return err
 	}
@@ -93,10 +102,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	promClient, err := api.NewClient(api.Config{Address: f.prometheusURL})
-	if err != nil {
-		return fmt.Errorf("--prometheus.url: %w", err)
-	}
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoop()
 	rc := &record.Recorder{Store: st, Logger: logger}
@@ -107,7 +112,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	runner := loadrun.New(loopCtx, rc, scenario.DefaultLimits, logger)
 	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Growth: sc, Recommendations: st, LoadTestStore: st, LoadTests: runner, Costs: st,
-		Planner: &capacity.Planner{Prom: promv1.NewAPI(promClient), Store: st, Policy: pol}, Plans: st, Measurements: st,
+		Planner: planner, Plans: st, Measurements: st,
 		Prometheus: promv1.NewAPI(promClient), Logger: logger})
 
 	mux := http.NewServeMux()
@@ -194,7 +199,7 @@ func buildActuators(pol *policy.File, logger *slog.Logger) (map[string]actuator.
 }
 
 func buildScaler(pol *policy.File, st scaler.Store, promURL string, timeout time.Duration, alertmanagers []string,
-	externalURL string, dryRun bool, logger *slog.Logger, m *scaler.Metrics) (*scaler.Scaler, error) {
+	externalURL string, dryRun bool, logger *slog.Logger, m *scaler.Metrics, caps scaler.CapacityReader) (*scaler.Scaler, error) {
 	acts, err := buildActuators(pol, logger)
 	if err != nil {
 		return nil, err
@@ -204,7 +209,7 @@ func buildScaler(pol *policy.File, st scaler.Store, promURL string, timeout time
 		return nil, fmt.Errorf("--prometheus.url: %w", err)
 	}
 	cfg := scaler.Config{Policy: pol, Store: st, Observer: obs, History: obs, AlertCheck: obs, Actuators: acts, DryRun: dryRun,
-		Logger: logger, Metrics: m}
+		Logger: logger, Metrics: m, Capacities: caps}
 	if bs, ok := st.(scaler.BudgetStore); ok {
 		cfg.Budgets = bs
 	}
