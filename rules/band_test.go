@@ -45,7 +45,7 @@ func TestToleranceBandIsQuiet(t *testing.T) {
     alert_rule_test:
 `, formatFloat(v), formatFloat(lo), formatFloat(hi), p.EvaluationInterval, formatFloat(v), n, formatFloat(v), n)
 				for _, at := range []time.Duration{span / 2, span} {
-					for _, alert := range []string{"ServiceCPUHigh", "ServiceCPUSustainedHigh", "ServiceUnderutilized"} {
+					for _, alert := range []string{"ServiceCPUHigh", "ServiceCPUSustainedHigh", "ServiceUnderutilized", "ServiceCPUSaturationPredicted"} {
 						fmt.Fprintf(&tests, "      - eval_time: %s\n        alertname: %s\n", Duration(at), alert)
 					}
 				}

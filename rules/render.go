@@ -25,13 +25,24 @@ const (
 	CostRulesFile = "cost.rules.yml"
 	// LongTermRulesFile holds hourly downsamples for year-long dashboards.
 	LongTermRulesFile = "long-term.rules.yml"
+	// SLORulesFile holds the SLIs, error budgets and burn-rate alerts.
+	SLORulesFile = "slo.rules.yml"
+	// BaselineRulesFile records the learned bands.
+	BaselineRulesFile = "baseline.rules.yml"
+	// WarningRulesFile holds the early warnings to people: anomalies,
+	// latency degradation, scrape targets down.
+	WarningRulesFile = "warnings.rules.yml"
 )
 
 // Files lists the rendered file names in a stable order.
-var Files = []string{RecordingRulesFile, AlertingRulesFile, CostRulesFile, LongTermRulesFile, AlertmanagerFile}
+var Files = []string{RecordingRulesFile, BaselineRulesFile, AlertingRulesFile, CostRulesFile, LongTermRulesFile,
+	SLORulesFile, WarningRulesFile, AlertmanagerFile}
 
 // RuleFiles are the rendered files Prometheus loads (rule_files).
-var RuleFiles = []string{RecordingRulesFile, AlertingRulesFile, CostRulesFile, LongTermRulesFile}
+// The order is the order unit tests evaluate groups in: the bands before
+// the alerts that read them.
+var RuleFiles = []string{RecordingRulesFile, BaselineRulesFile, AlertingRulesFile, CostRulesFile, LongTermRulesFile,
+	SLORulesFile, WarningRulesFile}
 
 // Params are the parts of the output that depend on where it is deployed,
 // not on the profile.
@@ -102,6 +113,12 @@ var templates = template.Must(template.New("").
 		"quote": yamlQuote,
 		"over":  overPercent,
 		"ratio": percentRatio,
+		"secs":  func(d Duration) string { return formatFloat(d.Seconds()) },
+		"le":    bucketBound,
+		"half":  func(d Duration) Duration { return d / 2 },
+		"times": func(f float64, d Duration) Duration { return Duration(f * float64(d)) },
+		"add":   func(a, b float64) float64 { return a + b },
+		"sub":   func(a, b float64) float64 { return a - b },
 	}).
 	ParseFS(templateFS, "templates/*.tmpl"))
 
@@ -110,6 +127,25 @@ type view struct {
 	Name string
 	*Profile
 	Params Params
+	SLOs   []SLO
+	t      *Thresholds
+}
+
+// Runbook is the runbook_url of the named alert.
+func (v view) Runbook(alertname string) (string, error) { return yamlQuote(v.t.RunbookURL(alertname)) }
+
+// SLOKinds are the SLIs with at least one objective, for the templates.
+func (v view) SLOKinds() []SLOKind {
+	var out []SLOKind
+	for _, k := range SLOKinds {
+		for _, s := range v.SLOs {
+			if s.Objective(k.Name) > 0 {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Render renders the files of the named profile of the embedded
@@ -132,7 +168,7 @@ func (t *Thresholds) Render(profile string, p Params) (map[string][]byte, error)
 		return nil, fmt.Errorf("render %s: params: %w", profile, err)
 	}
 	p = p.withDefaults() // from a valid WebhookURL, a valid CostWebhookURL
-	v := view{Name: profile, Profile: prof, Params: p}
+	v := view{Name: profile, Profile: prof, Params: p, SLOs: t.SLOs, t: t}
 	out := make(map[string][]byte, len(Files))
 	for _, name := range Files {
 		var b bytes.Buffer
@@ -142,6 +178,17 @@ func (t *Thresholds) Render(profile string, p Params) (map[string][]byte, error)
 		out[name] = b.Bytes()
 	}
 	return out, nil
+}
+
+// bucketBound is a PromQL regular expression matching a histogram's le
+// label for the bound v, as Prometheus 2 writes it ("2") and as Prometheus 3
+// normalizes it ("2.0").
+func bucketBound(v float64) string {
+	s := strings.ReplaceAll(formatFloat(v), ".", `\\.`)
+	if !strings.ContainsAny(s, ".e") {
+		s += `(\\.0)?`
+	}
+	return s
 }
 
 // percent prints a ratio as a percentage for human text ("80%"), rounded

@@ -180,6 +180,7 @@ type alertmanagerConfig struct {
 		Routes         []struct {
 			Receiver       string   `yaml:"receiver"`
 			Matchers       []string `yaml:"matchers"`
+			Continue       bool     `yaml:"continue"`
 			GroupBy        []string `yaml:"group_by"`
 			GroupWait      string   `yaml:"group_wait"`
 			GroupInterval  string   `yaml:"group_interval"`
@@ -248,15 +249,19 @@ func TestAlertmanagerContract(t *testing.T) {
 			r.GroupWait != am.GroupWait.String() || r.GroupInterval != am.GroupInterval.String() || r.RepeatInterval != am.RepeatInterval.String() {
 			t.Errorf("%s: root route = %+v", profile, r)
 		}
-		if len(r.Routes) != 2 || r.Routes[0].Receiver != "wedsync-autoscaler" ||
-			!slices.Equal(r.Routes[0].Matchers, []string{`scaling_action!=""`}) ||
-			!slices.Equal(r.Routes[0].GroupBy, []string{"alertname", "scaling_service"}) || len(r.Routes[0].Routes) != 0 {
+		// The autoscaler's route continues, so that alerts also meant for
+		// people (notify="platform") reach the platform routes after it.
+		if len(r.Routes) != 4 || r.Routes[0].Receiver != "wedsync-autoscaler" ||
+			!slices.Equal(r.Routes[0].Matchers, []string{`scaling_action!=""`}) || !r.Routes[0].Continue ||
+			!slices.Equal(r.Routes[0].GroupBy, []string{"alertname", "scaling_service"}) || len(r.Routes[0].Routes) != 0 ||
+			r.Routes[1].Receiver != "platform-pager" || !slices.Equal(r.Routes[1].Matchers, []string{`notify="platform"`, `severity="page"`}) ||
+			r.Routes[2].Receiver != "platform-slack" || !slices.Equal(r.Routes[2].Matchers, []string{`notify="platform"`}) {
 			t.Errorf("%s: child routes = %+v", profile, r.Routes)
 		}
 		// Cost alerts: to the autoscaler's cost webhook and to people, each
 		// child continuing to the next, with the profile's cost timings.
-		if len(r.Routes) == 2 {
-			cr, ct := r.Routes[1], th.Profiles[profile].Cost.Alertmanager
+		if len(r.Routes) == 4 {
+			cr, ct := r.Routes[3], th.Profiles[profile].Cost.Alertmanager
 			if !slices.Equal(cr.Matchers, []string{`cost_alert_type!=""`}) || cr.GroupWait != ct.GroupWait.String() ||
 				cr.GroupInterval != ct.GroupInterval.String() || cr.RepeatInterval != ct.RepeatInterval.String() ||
 				len(cr.Routes) != 3 || cr.Routes[0].Receiver != "wedsync-autoscaler-costs" || !cr.Routes[0].Continue ||
@@ -271,7 +276,7 @@ func TestAlertmanagerContract(t *testing.T) {
 				t.Errorf("%s: operations must stay a placeholder without integrations", profile)
 			}
 		}
-		if !slices.Equal(names, []string{"operations", "wedsync-autoscaler", "wedsync-autoscaler-costs", "operations-slack", "operations-email"}) {
+		if !slices.Equal(names, []string{"operations", "wedsync-autoscaler", "wedsync-autoscaler-costs", "platform-pager", "platform-slack", "operations-slack", "operations-email"}) {
 			t.Errorf("%s: receivers = %q", profile, names)
 		}
 		if cc := cfg.webhook(t, "wedsync-autoscaler-costs"); cc.URL != DefaultParams().CostWebhookURL || !cc.SendResolved ||
@@ -332,15 +337,27 @@ var (
 		"service:replicas:count",
 		"db:cpu_utilization:ratio",
 		"db:connections:ratio",
+		"service:http_request_duration_seconds:p50",
+		"db:query_latency_seconds:mean",
+		"db:query_latency_seconds:p95",
+		"db:cache_hit:ratio",
+		"db:replication_lag:seconds",
+		"db:lock_waits:count",
 	}
+	// baselineSeries are the learned bands' series (baseline.rules.yml) an
+	// alert may read besides the normalized ones.
+	baselineSeries = []string{"baseline:level", "baseline:level:avg", "baseline:upper_band", "baseline:lower_band", "baseline:expected"}
 	contractAlerts = map[string][2]string{ // alert -> scaling_action, reason
-		"ServiceCPUHigh":          {"scale_up", "high_cpu_usage"},
-		"ServiceCPUSustainedHigh": {"scale_up", "high_cpu_usage"},
-		"DatabaseCPUHigh":         {"scale_up", "database_capacity"},
-		"DatabaseConnectionsHigh": {"scale_up", "database_capacity"},
-		"APILatencyP95High":       {"scale_up", "response_time_degradation"},
-		"APILatencyP99High":       {"scale_up", "response_time_degradation"},
-		"ServiceUnderutilized":    {"scale_down", "resource_underutilization"},
+		"ServiceCPUHigh":                         {"scale_up", "high_cpu_usage"},
+		"ServiceCPUSustainedHigh":                {"scale_up", "high_cpu_usage"},
+		"DatabaseCPUHigh":                        {"scale_up", "database_capacity"},
+		"DatabaseConnectionsHigh":                {"scale_up", "database_capacity"},
+		"APILatencyP95High":                      {"scale_up", "response_time_degradation"},
+		"APILatencyP99High":                      {"scale_up", "response_time_degradation"},
+		"ServiceUnderutilized":                   {"scale_down", "resource_underutilization"},
+		"ServiceCPUSaturationPredicted":          {"scale_up", "predicted_saturation"},
+		"DatabaseConnectionsSaturationPredicted": {"scale_up", "predicted_saturation"},
+		"APILatencyAnomalyRisingLoad":            {"scale_up", "latency_anomaly"},
 	}
 	sources = []string{"node", "postgres", "app", "kubernetes", "demo"}
 )
@@ -411,13 +428,13 @@ func TestAlertingRulesContract(t *testing.T) {
 					r.Labels["scaling_action"] != want[0] || r.Labels["reason"] != want[1] || r.Labels["severity"] == "" {
 					t.Errorf("%s: %s labels = %v", profile, r.Alert, r.Labels)
 				}
-				for _, a := range []string{"summary", "description", "value", "threshold"} {
+				for _, a := range []string{"summary", "description", "value", "threshold", "runbook_url"} {
 					if r.Annotations[a] == "" {
 						t.Errorf("%s: %s has no %s annotation", profile, r.Alert, a)
 					}
 				}
-				if len(r.Annotations) != 4 {
-					t.Errorf("%s: %s annotations = %v, want summary, description, value, threshold", profile, r.Alert, r.Annotations)
+				if len(r.Annotations) != 5 {
+					t.Errorf("%s: %s annotations = %v, want summary, description, value, threshold, runbook_url", profile, r.Alert, r.Annotations)
 				}
 				if r.Annotations["value"] != "{{ $value }}" {
 					t.Errorf("%s: %s value annotation = %q", profile, r.Alert, r.Annotations["value"])
@@ -428,7 +445,7 @@ func TestAlertingRulesContract(t *testing.T) {
 				for _, word := range strings.FieldsFunc(r.Expr, func(c rune) bool {
 					return !(c == ':' || c == '_' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9')
 				}) {
-					if strings.Contains(word, ":") && !slices.Contains(contractSeries, word) {
+					if strings.Contains(word, ":") && !slices.Contains(contractSeries, word) && !slices.Contains(baselineSeries, word) {
 						t.Errorf("%s: %s reads %s, not a normalized series", profile, r.Alert, word)
 					}
 				}
@@ -489,7 +506,7 @@ func TestCostRulesContract(t *testing.T) {
 				if _, ok := r.Labels["scaling_action"]; ok {
 					t.Errorf("%s: %s carries scaling_action: it would scale", profile, r.Alert)
 				}
-				if len(r.Annotations) != 4 || r.Annotations["value"] != "{{ $value }}" || r.Annotations["summary"] == "" ||
+				if len(r.Annotations) != 5 || r.Annotations["value"] != "{{ $value }}" || r.Annotations["summary"] == "" || r.Annotations["runbook_url"] == "" ||
 					r.Annotations["description"] == "" || r.Annotations["threshold"] == "" {
 					t.Errorf("%s: %s annotations = %v", profile, r.Alert, r.Annotations)
 				}

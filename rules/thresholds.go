@@ -37,6 +37,12 @@ var RequiredProfiles = []string{"production", "demo"}
 type Duration = config.Duration
 
 type Thresholds struct {
+	// RunbookURLTemplate is every alert's runbook_url; {alertname} is
+	// replaced by the alert's name.
+	RunbookURLTemplate string `yaml:"runbook_url"`
+	// SLOs are the services' objectives, shared by every profile (which
+	// differ in the period).
+	SLOs     []SLO               `yaml:"slos"`
 	Profiles map[string]*Profile `yaml:"profiles"`
 }
 
@@ -74,6 +80,14 @@ type Profile struct {
 	// Cost holds the thresholds of the cost and capacity alerts
 	// (cost.rules.yml), fed by wedsync-exporter.
 	Cost CostThresholds `yaml:"cost"`
+
+	// Early warnings (early.go): SLO timings, learned bands, latency
+	// degradation against its baseline, predicted saturation, targets down.
+	SLO                 SLOTimings  `yaml:"slo"`
+	Baselines           *Baselines  `yaml:"baselines"` // nil: the defaults
+	LatencyDegradation  Degradation `yaml:"latency_degradation"`
+	PredictedSaturation Saturation  `yaml:"predicted_saturation"`
+	TargetDown          Hold        `yaml:"target_down"`
 }
 
 // CostThresholds are the thresholds of the cost and capacity alerts. The
@@ -133,6 +147,13 @@ type ScalingTarget struct {
 // Band is the range of utilization inside which the decision holds.
 func (s ScalingTarget) Band() (lo, hi float64) {
 	return s.Utilization * (1 - s.Tolerance), s.Utilization * (1 + s.Tolerance)
+}
+
+// Upper is the top of the band: predicted-saturation alerts only fire
+// above it.
+func (s ScalingTarget) Upper() float64 {
+	_, hi := s.Band()
+	return math.Round(hi*1e9) / 1e9 // 0.6 × 1.1 prints as 0.66, not 0.6600000000000001
 }
 
 // Alert is a ratio threshold (0,1] and how long it must hold.
@@ -248,6 +269,9 @@ func (t *Thresholds) ProfileNames() []string {
 }
 
 func (t *Thresholds) applyDefaults() {
+	if t.RunbookURLTemplate == "" {
+		t.RunbookURLTemplate = DefaultRunbookURL
+	}
 	for _, p := range t.Profiles {
 		if p == nil {
 			continue
@@ -313,6 +337,7 @@ func (p *Profile) applyDefaults() {
 		c.SourceDownFor = defaultSourceDownFor
 	}
 	c.Alertmanager.applyDefaults(defaultCostGroupWait, defaultCostGroupInterval, defaultCostRepeatInterval)
+	p.applyEarlyDefaults()
 }
 
 func (a *AlertmanagerTimings) applyDefaults(wait, interval, repeat Duration) {

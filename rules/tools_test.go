@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,8 +193,17 @@ func TestPromtoolTestCoverage(t *testing.T) {
 					}
 				}
 			}
-			alerts := slices.Collect(maps.Keys(contractAlerts))
-			alerts = append(alerts, slices.Collect(maps.Keys(costAlerts))...)
+			// Every alert of every rendered rule file, not only the contract's.
+			var alerts []string
+			for _, name := range RuleFiles {
+				for _, g := range renderedRules(t, profile, name).Groups {
+					for _, r := range g.Rules {
+						if r.Alert != "" && !slices.Contains(alerts, r.Alert) {
+							alerts = append(alerts, r.Alert)
+						}
+					}
+				}
+			}
 			for _, alert := range alerts {
 				if !fires[alert] {
 					t.Errorf("no test where %s fires", alert)

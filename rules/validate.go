@@ -27,6 +27,8 @@ func (ps *problems) add(path, format string, args ...any) {
 // *ValidationError naming every problem, or nil.
 func (t *Thresholds) Validate() error {
 	var ps problems
+	validateRunbookURL(t.RunbookURLTemplate, &ps)
+	validateSLOs(t.SLOs, &ps)
 	for _, name := range RequiredProfiles {
 		if t.Profiles[name] == nil {
 			ps.add("profiles."+name, "missing (required profiles: %s)", strings.Join(RequiredProfiles, ", "))
@@ -110,6 +112,13 @@ func (p *Profile) validate(path string, ps *problems) {
 
 	p.Alertmanager.validate(path+".alertmanager", ps)
 	p.Cost.validate(path+".cost", ps)
+	p.SLO.validate(path+".slo", p, ps)
+	if p.Baselines != nil {
+		p.Baselines.validate(path+".baselines", p, ps)
+	}
+	p.LatencyDegradation.validate(path+".latency_degradation", ps)
+	p.PredictedSaturation.validate(path+".predicted_saturation", p, ps)
+	positive(ps, path+".target_down.for", p.TargetDown.For)
 }
 
 func (c CostThresholds) validate(path string, ps *problems) {

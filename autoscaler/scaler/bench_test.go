@@ -70,7 +70,11 @@ services:
     min_replicas: 1
     max_replicas: 100
     metrics: [{name: cpu, query: "vector(0.9)", target: 0.6}]
-    scale_up: {cooldown: 0s}
+    # vector() reads no window: a Prometheus started a moment ago is not
+    # warming up for it.
+    metric_window: 1ms
+    # Every iteration scales 2 → 3 again: no rate policy may hold it.
+    scale_up: {cooldown: 0s, policies: [{type: Pods, value: 1000, period: 1s}]}
 `))
 	if err != nil {
 		b.Fatal(err)

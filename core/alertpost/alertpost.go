@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"strings"
 	"time"
@@ -47,10 +48,23 @@ func New(urls []string, generatorURL string) (*Poster, error) {
 	return p, nil
 }
 
+// RunbookURLTemplate is the runbook_url every posted alert carries, with
+// {alertname} replaced. thresholds.yml's runbook_url owns it; a test in
+// rules/ keeps this copy equal, so the autoscaler's and the load engine's
+// own alerts link the same way the rules' alerts do.
+var RunbookURLTemplate = "https://github.com/wedsync/scaling/blob/main/docs/runbooks/{alertname}.md"
+
 // Post raises an alert starting now and ending after TTL. It fails only
 // when no Alertmanager was reached; the others are logged.
 func (p *Poster) Post(ctx context.Context, labels, annotations map[string]string) error {
 	now := time.Now()
+	if name := labels["alertname"]; name != "" && annotations["runbook_url"] == "" {
+		annotations = maps.Clone(annotations)
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations["runbook_url"] = strings.ReplaceAll(RunbookURLTemplate, "{alertname}", name)
+	}
 	pa := &models.PostableAlert{
 		StartsAt:    strfmt.DateTime(now),
 		EndsAt:      strfmt.DateTime(now.Add(p.TTL)),

@@ -93,3 +93,20 @@ func unitFor(name, unit string) cog.Builder[dashboard.DashboardFieldConfigSource
 		Matcher(dashboard.MatcherConfig{Id: "byName", Options: name}).
 		Properties([]dashboard.DynamicConfigValue{{Id: "unit", Value: unit}})
 }
+
+// p50Series matches the p50 series of a latency panel (legend "… p50"),
+// drawn thin and dashed beside the solid p95.
+const p50Series = "/ p50$/"
+
+func fixedColor(c string) dashboard.DynamicConfigValue {
+	return dashboard.DynamicConfigValue{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": c}}
+}
+
+// dashed is a dashed line: dash and gap lengths.
+func dashed(dash ...float64) dashboard.DynamicConfigValue {
+	return dashboard.DynamicConfigValue{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": dash}}
+}
+
+func lineWidth(w float64) dashboard.DynamicConfigValue {
+	return dashboard.DynamicConfigValue{Id: "custom.lineWidth", Value: w}
+}

@@ -14,8 +14,9 @@ import (
 // users and requests, where it is in its growth phase, what this month
 // costs against its budget, and whether metric collection is reliable.
 func Overview() *dashboard.DashboardBuilder {
-	return base("wedsync-overview", "WedSync — Overview", "now-6h", "now", "30s").
-		Description("Health, performance, growth, cost and collection reliability of the WedSync platform.").
+	b := base("wedsync-overview", "WedSync — Overview", "now-6h", "now", "30s").
+		Description("Health, performance, SLOs, growth, cost, collection reliability and learned bands of the WedSync platform.").
+		WithVariable(serviceVariable()).
 		WithPanel(stat.NewPanelBuilder().Title("Health score (live)").
 			Description("The control plane's health score (0–100: every signal under half its threshold is 100), streamed over Grafana Live every 2 s.").
 			Datasource(pluginDS).WithTarget(ws("A", "health", nil)).
@@ -38,7 +39,11 @@ func Overview() *dashboard.DashboardBuilder {
 			ColorMode(common.BigValueColorModeBackground).Height(6).Span(8)).
 		WithRow(row("Performance")).
 		WithPanel(timeseries.NewPanelBuilder().Title("API p95 latency against 2 s").
-			Datasource(promDS).WithTarget(prom("A", `max by (service) (service:http_request_duration_seconds:p95)`, "{{service}}")).
+			Description("p95 (solid) and p50 (dashed) response time of each service against the spec's 2 s.").
+			Datasource(promDS).
+			WithTarget(prom("A", `max by (service) (service:http_request_duration_seconds:p95)`, "{{service}} p95")).
+			WithTarget(prom("B", `max by (service) (service:http_request_duration_seconds:p50)`, "{{service}} p50")).
+			OverrideByRegexp(p50Series, []dashboard.DynamicConfigValue{lineWidth(1), dashed(10, 10)}).
 			Unit("s").Thresholds(steps("transparent", 2.0, "red")).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLine)).Height(8).Span(12)).
 		WithPanel(timeseries.NewPanelBuilder().Title("Requests per minute").
@@ -56,6 +61,20 @@ func Overview() *dashboard.DashboardBuilder {
 		WithPanel(stat.NewPanelBuilder().Title("Active users").
 			Datasource(promDS).WithTarget(promInstant("A", `max(wedsync_users{state="active"})`, "")).
 			Unit("short").GraphMode(common.BigValueGraphModeArea).Height(6).Span(6)).
+		WithRow(row("Service level objectives")).
+		WithPanel(stat.NewPanelBuilder().Title("Error budget remaining").
+			Description("Share of each SLO's error budget left over its 30-day period (availability: 5xx answers; latency: slower than 2 s). " +
+				"Below 0 the budget is overspent.").
+			Datasource(promDS).WithTarget(promInstant("A", `min by (service, slo) (slo:period_error_budget_remaining:ratio)`, "{{service}} {{slo}}")).
+			ReduceOptions(lastNotNull("")).Unit("percentunit").Decimals(1).Thresholds(steps("red", 0.0, "orange", 0.25, "green")).
+			ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone).
+			TextMode(common.BigValueTextModeValueAndName).Height(8).Span(10)).
+		WithPanel(timeseries.NewPanelBuilder().Title("Error budget burn rate").
+			Description("How fast each SLO spends its budget now (error ratio over 5 minutes ÷ budget): 1 spends it exactly over the period; " +
+				"the fast-burn page starts at 14.4 (sustained over 1 h).").
+			Datasource(promDS).WithTarget(prom("A", `max by (service, slo) (slo:current_burn_rate:ratio)`, "{{service}} {{slo}}")).
+			Unit("short").Min(0).Thresholds(steps("transparent", 1.0, "orange", 14.4, "red")).
+			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLine)).Height(8).Span(14)).
 		WithRow(row("Growth and cost")).
 		WithPanel(gauge.NewPanelBuilder().Title("Progress through the growth phase").
 			Datasource(promDS).WithTarget(promInstant("A", `max by (phase) (wedsync_growth_phase_progress_ratio)`, "{{phase}}")).
@@ -66,4 +85,5 @@ func Overview() *dashboard.DashboardBuilder {
 			ReduceOptions(lastNotNull("/^(month_to_date|budget|month_projection|budget_utilization)$/")).
 			TextMode(common.BigValueTextModeValueAndName).Unit("currencyUSD").
 			Overrides([]cog.Builder[dashboard.DashboardFieldConfigSourceOverrides]{unitFor("budget_utilization", "percentunit")}).Height(6).Span(16))
+	return withBands(b, serviceSel)
 }

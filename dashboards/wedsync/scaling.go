@@ -12,12 +12,10 @@ import (
 // over time with every scaling event as an annotation, the decisions, the
 // event log with rollback, and the growth phases.
 func Scaling() *dashboard.DashboardBuilder {
-	sel := `{service=~"$service"}`
-	return base("wedsync-scaling", "WedSync — Scaling", "now-24h", "now", "30s").
-		Description("Replicas, utilization, scaling events (annotations and log, with rollback) and growth phases.").
-		WithVariable(dashboard.NewQueryVariableBuilder("service").Label("Service").
-			Datasource(promDS).Query(dashboard.StringOrMap{String: cog.ToPtr("label_values(service:replicas:count, service)")}).
-			Multi(true).IncludeAll(true).AllValue(".+").Refresh(dashboard.VariableRefreshOnTimeRangeChanged)).
+	sel := serviceSel
+	b := base("wedsync-scaling", "WedSync — Scaling", "now-24h", "now", "30s").
+		Description("Replicas, utilization, learned bands, scaling events (annotations and log, with rollback) and growth phases.").
+		WithVariable(serviceVariable()).
 		Annotation(dashboard.NewAnnotationQueryBuilder().Name("Scaling events").Datasource(pluginDS).Enable(true).
 			IconColor("orange").Target(ws("Anno", "scaling_annotations", map[string]any{"limit": 500}))).
 		WithPanel(timeseries.NewPanelBuilder().Title("Replicas").
@@ -49,7 +47,11 @@ func Scaling() *dashboard.DashboardBuilder {
 			Unit("percentunit").Min(0).Thresholds(steps("transparent", 0.8, "red")).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLine)).Height(8).Span(12)).
 		WithPanel(timeseries.NewPanelBuilder().Title("p95 latency").
-			Datasource(promDS).WithTarget(prom("A", `max by (service) (service:http_request_duration_seconds:p95`+sel+`)`, "{{service}}")).
+			Description("p95 (solid) and p50 (dashed) response time of each service against the spec's 2 s.").
+			Datasource(promDS).
+			WithTarget(prom("A", `max by (service) (service:http_request_duration_seconds:p95`+sel+`)`, "{{service}} p95")).
+			WithTarget(prom("B", `max by (service) (service:http_request_duration_seconds:p50`+sel+`)`, "{{service}} p50")).
+			OverrideByRegexp(p50Series, []dashboard.DynamicConfigValue{lineWidth(1), dashed(10, 10)}).
 			Unit("s").Thresholds(steps("transparent", 2.0, "red")).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLine)).Height(8).Span(12)).
 		WithPanel(timeseries.NewPanelBuilder().Title("Decisions by outcome").
@@ -61,7 +63,9 @@ func Scaling() *dashboard.DashboardBuilder {
 			DrawStyle(common.GraphDrawStyleBars).Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).Height(8).Span(12)).
 		WithPanel(timeseries.NewPanelBuilder().Title("Alerts asking for action").
 			Datasource(promDS).WithTarget(prom("A", `count by (alertname) (ALERTS{alertstate="firing", scaling_action!=""})`, "{{alertname}}")).
-			Unit("short").Decimals(0).DrawStyle(common.GraphDrawStyleBars).Height(8).Span(12)).
+			Unit("short").Decimals(0).DrawStyle(common.GraphDrawStyleBars).Height(8).Span(12))
+	b = withBands(b, sel)
+	return b.
 		WithRow(row("Event log")).
 		WithPanel(table.NewPanelBuilder().Title("Scaling events").
 			Description("Newest first. Rollback re-applies an event's before state through the autoscaler's current limits (Editor role).").

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,7 +183,10 @@ func metricNames(expr string) ([]string, error) {
 func TestPromQLNamesProducedMetrics(t *testing.T) {
 	t.Parallel()
 	k := known(t)
-	for _, want := range []string{"service:http_request_duration_seconds:p95", "wedsync_users", "wedsync_autoscaler_decisions_total", "wedsync_load_vus", "job:up:avg_1h"} {
+	for _, want := range []string{"service:http_request_duration_seconds:p95", "wedsync_users", "wedsync_autoscaler_decisions_total", "wedsync_load_vus", "job:up:avg_1h",
+		// Read by the learned bands, the SLO panels and the p50 beside the p95.
+		"baseline:level", "baseline:upper_band", "baseline:lower_band", "baseline:expected",
+		"slo:period_error_budget_remaining:ratio", "slo:current_burn_rate:ratio", "service:http_request_duration_seconds:p50"} {
 		if _, ok := k[want]; !ok {
 			t.Fatalf("the scan of the sources missed %s: the test itself is broken", want)
 		}
@@ -296,5 +300,281 @@ func TestActionsUseForwardedRoutes(t *testing.T) {
 	var d map[string]any
 	if err := json.Unmarshal(files["scaling.json"], &d); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// panelJSON is what the tests below read of a rendered panel.
+type panelJSON struct {
+	Type    string `json:"type"`
+	Title   string `json:"title"`
+	Repeat  string `json:"repeat"`
+	Targets []struct {
+		Expr         string `json:"expr"`
+		LegendFormat string `json:"legendFormat"`
+		Instant      bool   `json:"instant"`
+	} `json:"targets"`
+	FieldConfig struct {
+		Defaults struct {
+			Unit       string `json:"unit"`
+			Thresholds struct {
+				Steps []struct {
+					Value *float64 `json:"value"`
+					Color string   `json:"color"`
+				} `json:"steps"`
+			} `json:"thresholds"`
+		} `json:"defaults"`
+		Overrides []struct {
+			Matcher struct {
+				ID      string `json:"id"`
+				Options string `json:"options"`
+			} `json:"matcher"`
+			Properties []struct {
+				ID    string `json:"id"`
+				Value any    `json:"value"`
+			} `json:"properties"`
+		} `json:"overrides"`
+	} `json:"fieldConfig"`
+}
+
+type renderedDashboard struct {
+	Panels     []panelJSON `json:"panels"`
+	Templating struct {
+		List []struct {
+			Name       string `json:"name"`
+			IncludeAll bool   `json:"includeAll"`
+			AllValue   string `json:"allValue"`
+		} `json:"list"`
+	} `json:"templating"`
+}
+
+func rendered(t *testing.T, file string) renderedDashboard {
+	t.Helper()
+	files, err := wedsync.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d renderedDashboard
+	if err := json.Unmarshal(files[file], &d); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return d
+}
+
+func panelTitled(t *testing.T, d renderedDashboard, file, title string) panelJSON {
+	t.Helper()
+	for _, p := range d.Panels {
+		if p.Title == title {
+			return p
+		}
+	}
+	t.Fatalf("%s has no panel %q", file, title)
+	return panelJSON{}
+}
+
+// selector is one vector selector of an expression: its metric name and
+// label matchers (label → "op value").
+type selector struct {
+	name     string
+	matchers map[string]string
+}
+
+func selectors(t *testing.T, expr string) []selector {
+	t.Helper()
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+	if err != nil {
+		t.Fatalf("%q does not parse: %v", expr, err)
+	}
+	var out []selector
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok {
+			s := selector{name: vs.Name, matchers: map[string]string{}}
+			for _, m := range vs.LabelMatchers {
+				if m.Name != labels.MetricName {
+					s.matchers[m.Name] = m.Type.String() + m.Value
+				}
+			}
+			out = append(out, s)
+		}
+		return nil
+	})
+	return out
+}
+
+// recordedSignals are the signal labels the rules record baseline:level
+// with (rules/dist/production).
+func recordedSignals(t *testing.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, f := range glob(t, "../../rules/dist/production/*.rules.yml") {
+		var doc struct {
+			Groups []struct {
+				Rules []struct {
+					Record string            `yaml:"record"`
+					Labels map[string]string `yaml:"labels"`
+				} `yaml:"rules"`
+			} `yaml:"groups"`
+		}
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, g := range doc.Groups {
+			for _, r := range g.Rules {
+				if r.Record == "baseline:level" && r.Labels["signal"] != "" {
+					out[r.Labels["signal"]] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestLearnedBands: Overview and Scaling draw, in a row repeated per
+// $service, every signal against its learned band: the series, the
+// midline and the band's edges of that signal (a signal the rules record),
+// with the area between the edges filled (fillBelowTo from the upper edge
+// to the lower's display name).
+func TestLearnedBands(t *testing.T) {
+	t.Parallel()
+	recorded := recordedSignals(t)
+	if len(wedsync.Signals) != 4 {
+		t.Errorf("%d signals, want 4 (request rate, p95 latency, error ratio, CPU)", len(wedsync.Signals))
+	}
+	for _, s := range wedsync.Signals {
+		if !recorded[s.Name] {
+			t.Errorf("signal %q: the rules record no baseline:level with it (they record %v)", s.Name, recorded)
+		}
+	}
+	for _, file := range []string{"overview.json", "scaling.json"} {
+		d := rendered(t, file)
+		hasVar := false
+		for _, v := range d.Templating.List {
+			hasVar = hasVar || (v.Name == "service" && v.IncludeAll && v.AllValue == ".+")
+		}
+		if !hasVar {
+			t.Errorf("%s: no $service variable (with All as .+)", file)
+		}
+		// The panels of the repeated row: from it to the next row.
+		var inRow []panelJSON
+		for i, p := range d.Panels {
+			if p.Type == "row" && p.Repeat == "service" {
+				for _, q := range d.Panels[i+1:] {
+					if q.Type == "row" {
+						break
+					}
+					inRow = append(inRow, q)
+				}
+				break
+			}
+		}
+		if len(inRow) == 0 {
+			t.Errorf("%s: no row repeated per service", file)
+			continue
+		}
+		for _, s := range wedsync.Signals {
+			var p *panelJSON
+			for i := range inRow {
+				for _, tg := range inRow[i].Targets {
+					for _, sel := range selectors(t, tg.Expr) {
+						if sel.name == "baseline:level" && sel.matchers["signal"] == `=`+s.Name {
+							p = &inRow[i]
+						}
+					}
+				}
+			}
+			if p == nil {
+				t.Errorf("%s: no panel of the repeated row draws baseline:level{signal=%q}", file, s.Name)
+				continue
+			}
+			legend := map[string]string{} // metric → legend
+			for _, tg := range p.Targets {
+				for _, sel := range selectors(t, tg.Expr) {
+					if sel.matchers["signal"] != `=`+s.Name {
+						t.Errorf("%s / %s: %s selects signal %q, want %q", file, p.Title, sel.name, sel.matchers["signal"], "="+s.Name)
+					}
+					if sel.matchers["service"] != `=~$service` {
+						t.Errorf("%s / %s: %s is not limited to $service", file, p.Title, sel.name)
+					}
+					legend[sel.name] = tg.LegendFormat
+				}
+			}
+			for _, m := range []string{"baseline:level", "baseline:expected", "baseline:upper_band", "baseline:lower_band"} {
+				if legend[m] == "" {
+					t.Errorf("%s / %s: does not draw %s (with a legend)", file, p.Title, m)
+				}
+			}
+			if p.FieldConfig.Defaults.Unit != s.Unit {
+				t.Errorf("%s / %s: unit %q, want %q", file, p.Title, p.FieldConfig.Defaults.Unit, s.Unit)
+			}
+			fill := ""
+			for _, o := range p.FieldConfig.Overrides {
+				if o.Matcher.ID != "byName" || o.Matcher.Options != legend["baseline:upper_band"] {
+					continue
+				}
+				for _, pr := range o.Properties {
+					if pr.ID == "custom.fillBelowTo" {
+						fill, _ = pr.Value.(string)
+					}
+				}
+			}
+			if fill == "" || fill != legend["baseline:lower_band"] {
+				t.Errorf("%s / %s: the upper band (%q) fills below to %q, want the lower band (%q)", file, p.Title,
+					legend["baseline:upper_band"], fill, legend["baseline:lower_band"])
+			}
+		}
+	}
+}
+
+// TestErrorBudgetPanel: the Overview shows every SLO's remaining error
+// budget as a share, red once overspent (below 0) and orange below 25 %.
+func TestErrorBudgetPanel(t *testing.T) {
+	t.Parallel()
+	d := rendered(t, "overview.json")
+	p := panelTitled(t, d, "overview.json", "Error budget remaining")
+	if len(p.Targets) != 1 || !p.Targets[0].Instant {
+		t.Fatalf("want one instant query, have %+v", p.Targets)
+	}
+	sels := selectors(t, p.Targets[0].Expr)
+	if len(sels) != 1 || sels[0].name != "slo:period_error_budget_remaining:ratio" {
+		t.Errorf("reads %v, want slo:period_error_budget_remaining:ratio", sels)
+	}
+	if !strings.Contains(p.Targets[0].Expr, "by (service, slo)") || !strings.Contains(p.Targets[0].LegendFormat, "{{slo}}") {
+		t.Errorf("%q (%q) does not keep service and slo apart", p.Targets[0].Expr, p.Targets[0].LegendFormat)
+	}
+	if p.FieldConfig.Defaults.Unit != "percentunit" {
+		t.Errorf("unit %q, want percentunit", p.FieldConfig.Defaults.Unit)
+	}
+	var got []string
+	for _, st := range p.FieldConfig.Defaults.Thresholds.Steps {
+		v := "base"
+		if st.Value != nil {
+			v = strconv.FormatFloat(*st.Value, 'g', -1, 64)
+		}
+		got = append(got, v+":"+st.Color)
+	}
+	if want := []string{"base:red", "0:orange", "0.25:green"}; !slices.Equal(got, want) {
+		t.Errorf("thresholds %v, want %v", got, want)
+	}
+}
+
+// TestLatencyPanelsShowP50: the response-time panels draw p50 beside p95.
+func TestLatencyPanelsShowP50(t *testing.T) {
+	t.Parallel()
+	for file, title := range map[string]string{"overview.json": "API p95 latency against 2 s", "scaling.json": "p95 latency"} {
+		p := panelTitled(t, rendered(t, file), file, title)
+		reads := map[string]bool{}
+		for _, tg := range p.Targets {
+			for _, sel := range selectors(t, tg.Expr) {
+				reads[sel.name] = true
+			}
+		}
+		for _, m := range []string{"service:http_request_duration_seconds:p95", "service:http_request_duration_seconds:p50"} {
+			if !reads[m] {
+				t.Errorf("%s / %s does not read %s", file, title, m)
+			}
+		}
 	}
 }
