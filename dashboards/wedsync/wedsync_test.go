@@ -93,28 +93,8 @@ func known(t *testing.T) map[string]string {
 			out[n] = origin
 		}
 	}
-	for _, f := range glob(t, "../../rules/dist/production/*.rules.yml") {
-		var doc struct {
-			Groups []struct {
-				Rules []struct {
-					Record string `yaml:"record"`
-				} `yaml:"rules"`
-			} `yaml:"groups"`
-		}
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := yaml.Unmarshal(raw, &doc); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, g := range doc.Groups {
-			for _, r := range g.Rules {
-				if r.Record != "" {
-					add(f, r.Record)
-				}
-			}
-		}
+	for _, r := range recordingRules(t) {
+		add(r.file, r.Record)
 	}
 	scan := func(pattern string, re *regexp.Regexp, prefix string, histogram bool) {
 		for _, f := range glob(t, pattern) {
@@ -400,18 +380,21 @@ func selectors(t *testing.T, expr string) []selector {
 	return out
 }
 
-// recordedSignals are the signal labels the rules record baseline:level
-// with (rules/dist/production).
-func recordedSignals(t *testing.T) map[string]bool {
+// recordingRule is one recording rule of rules/dist/production.
+type recordingRule struct {
+	file   string
+	Record string            `yaml:"record"`
+	Labels map[string]string `yaml:"labels"`
+}
+
+// recordingRules reads every recording rule the production rules define.
+func recordingRules(t *testing.T) []recordingRule {
 	t.Helper()
-	out := map[string]bool{}
+	var out []recordingRule
 	for _, f := range glob(t, "../../rules/dist/production/*.rules.yml") {
 		var doc struct {
 			Groups []struct {
-				Rules []struct {
-					Record string            `yaml:"record"`
-					Labels map[string]string `yaml:"labels"`
-				} `yaml:"rules"`
+				Rules []recordingRule `yaml:"rules"`
 			} `yaml:"groups"`
 		}
 		raw, err := os.ReadFile(f)
@@ -423,10 +406,24 @@ func recordedSignals(t *testing.T) map[string]bool {
 		}
 		for _, g := range doc.Groups {
 			for _, r := range g.Rules {
-				if r.Record == "baseline:level" && r.Labels["signal"] != "" {
-					out[r.Labels["signal"]] = true
+				if r.Record != "" {
+					r.file = f
+					out = append(out, r)
 				}
 			}
+		}
+	}
+	return out
+}
+
+// recordedSignals are the signal labels the rules record baseline:level
+// with (rules/dist/production).
+func recordedSignals(t *testing.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, r := range recordingRules(t) {
+		if r.Record == "baseline:level" && r.Labels["signal"] != "" {
+			out[r.Labels["signal"]] = true
 		}
 	}
 	return out
