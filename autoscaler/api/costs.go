@@ -59,9 +59,9 @@ type budgetView struct {
 	AlertThresholds []int   `json:"alert_thresholds"`
 	Active          bool    `json:"is_active"`
 	Projected       *string `json:"projected_spend,omitempty"`
-	// Confidence is the projection's back-test score in [0,1], not money;
-	// every amount above is a decimal string.
-	Confidence *float64 `json:"projection_confidence,omitempty"`
+	// Confidence is the projection's back-test score in [0,1], a decimal
+	// string like every figure of this API.
+	Confidence *string `json:"projection_confidence,omitempty"`
 }
 
 func viewBudget(b store.Budget) budgetView {
@@ -115,7 +115,8 @@ func (s *Server) currentCosts(r *request) (int, any, error) {
 		}
 		if pr, err := projection.Project(days, yesterday, projectionHistory, projectionSeason); err == nil {
 			p := pr.Total(b.Period).StringFixed(2)
-			views[i].Projected, views[i].Confidence = &p, &pr.Confidence
+			c := backTestScore(pr.Confidence)
+			views[i].Projected, views[i].Confidence = &p, &c
 		}
 	}
 	return http.StatusOK, map[string]any{"as_of": yesterday.Format(time.DateOnly), "month_to_date": total.mtd.StringFixed(2),
@@ -245,7 +246,7 @@ func (s *Server) costProjections(r *request) (int, any, error) {
 	type svcProj struct {
 		Service    string            `json:"service"`
 		Method     string            `json:"method"`
-		Confidence float64           `json:"confidence"` // back-test score in [0,1], not money
+		Confidence string            `json:"confidence"` // back-test score in [0,1]
 		Projected  map[string]string `json:"projected"`
 		Error      string            `json:"error,omitempty"`
 	}
@@ -259,7 +260,7 @@ func (s *Server) costProjections(r *request) (int, any, error) {
 			out = append(out, p)
 			continue
 		}
-		p.Method, p.Confidence = pr.Method, pr.Confidence
+		p.Method, p.Confidence = pr.Method, backTestScore(pr.Confidence)
 		for _, h := range projection.Horizons {
 			t := pr.Total(h.Period)
 			p.Projected[h.Label] = t.StringFixed(2)
@@ -403,3 +404,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// backTestScore prints a back-test score (a share in [0,1], computed by the
+// forecast models) to three places, as a decimal string.
+func backTestScore(v float64) string { return decimal.NewFromFloat(v).StringFixed(3) }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -68,6 +69,10 @@ func TestCostRoutes(t *testing.T) {
 	if bv["projected_spend"] == nil || !strings.Contains(bv["projected_spend"].(string), ".") {
 		t.Fatalf("budget without projection: %v", bv)
 	}
+	// The projection's back-test score is a decimal string in [0,1] too.
+	if c, ok := bv["projection_confidence"].(string); !ok || !regexp.MustCompile(`^(0\.\d{3}|1\.000)$`).MatchString(c) {
+		t.Fatalf("budget projection_confidence = %#v", bv["projection_confidence"])
+	}
 	tr := f.do(store.RoleViewer, "GET", "/api/admin/costs/trends?granularity=month&service=openai&from="+today.AddDate(0, -2, 0).Format(time.RFC3339), "")
 	if tr.status != 200 || len(tr.body["points"].([]any)) < 2 || len(tr.body["points"].([]any)) > 3 {
 		t.Fatalf("trends: %d %s", tr.status, tr.raw)
@@ -76,6 +81,9 @@ func TestCostRoutes(t *testing.T) {
 	svcs := pj.body["services"].([]any)
 	if pj.status != 200 || len(svcs) != 2 || svcs[0].(map[string]any)["projected"].(map[string]any)["year"] == nil {
 		t.Fatalf("projections: %d %s", pj.status, pj.raw)
+	}
+	if c, ok := svcs[0].(map[string]any)["confidence"].(string); !ok || !regexp.MustCompile(`^(0\.\d{3}|1\.000)$`).MatchString(c) {
+		t.Fatalf("projection confidence = %#v", svcs[0].(map[string]any)["confidence"])
 	}
 	if r := f.do(store.RoleViewer, "GET", "/api/admin/costs/alerts", ""); r.status != 200 {
 		t.Fatalf("alerts: %d %s", r.status, r.raw)
