@@ -241,23 +241,13 @@ func (t *Thresholds) RunbookURL(alertname string) string {
 	return strings.ReplaceAll(t.RunbookURLTemplate, "{alertname}", alertname)
 }
 
-// Runbook returns the runbook of the named alert of the embedded
-// thresholds.yml: the autoscaler's own alerts link to it too.
-func Runbook(alertname string) string {
-	t, err := embedded()
-	if err != nil {
-		return strings.ReplaceAll(DefaultRunbookURL, "{alertname}", alertname)
-	}
-	return t.RunbookURL(alertname)
-}
-
 func validateRunbookURL(s string, ps *problems) {
 	for _, m := range placeholder.FindAllString(s, -1) {
 		if !slices.Contains(RunbookPlaceholders, m) {
 			ps.add("runbook_url", "unknown placeholder %s (known: %s)", m, strings.Join(RunbookPlaceholders, ", "))
 		}
 	}
-	if strings.ContainsAny(strings.ReplaceAll(placeholder.ReplaceAllString(s, ""), "}", "{"), "{") {
+	if strings.ContainsAny(placeholder.ReplaceAllString(s, ""), "{}") {
 		ps.add("runbook_url", "unbalanced braces in %q", s)
 	}
 	if !strings.Contains(s, "{alertname}") {

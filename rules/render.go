@@ -115,10 +115,8 @@ var templates = template.Must(template.New("").
 		"ratio": percentRatio,
 		"secs":  func(d Duration) string { return formatFloat(d.Seconds()) },
 		"le":    bucketBound,
-		"half":  func(d Duration) Duration { return d / 2 },
+		"sli":   func(kind string, w Duration, le string) sliWindow { return sliWindow{kind, w, le} },
 		"times": func(f float64, d Duration) Duration { return Duration(f * float64(d)) },
-		"add":   func(a, b float64) float64 { return a + b },
-		"sub":   func(a, b float64) float64 { return a - b },
 	}).
 	ParseFS(templateFS, "templates/*.tmpl"))
 
@@ -178,6 +176,14 @@ func (t *Thresholds) Render(profile string, p Params) (map[string][]byte, error)
 		out[name] = b.Bytes()
 	}
 	return out, nil
+}
+
+// sliWindow is what the SLO template's request definitions take: the SLI,
+// the window and the latency bound's le matcher.
+type sliWindow struct {
+	Kind   string
+	Window Duration
+	LE     string
 }
 
 // bucketBound is a PromQL regular expression matching a histogram's le

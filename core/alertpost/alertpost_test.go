@@ -43,6 +43,7 @@ func TestPostToRealAlertmanager(t *testing.T) {
 	}
 	json.NewDecoder(resp.Body).Decode(&alerts)
 	if len(alerts) != 1 || alerts[0].Labels["service"] != "api" || alerts[0].Annotations["summary"] != "s" ||
+		alerts[0].Annotations["runbook_url"] != "https://github.com/wedsync/scaling/blob/main/docs/runbooks/X.md" ||
 		alerts[0].GeneratorURL != "http://autoscaler.example:9681" || time.Until(alerts[0].EndsAt) < 9*time.Minute {
 		t.Fatalf("alerts = %+v", alerts)
 	}
