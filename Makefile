@@ -6,7 +6,7 @@ PKGS     := $(foreach m,$(MODULES),./$(m)/...)
 BIN      := bin
 DEMO_ARGS ?=
 
-.PHONY: demo test bench lint build deps rules clean plugin-frontend
+.PHONY: demo test bench lint build deps rules clean plugin-frontend fuzz
 
 ## demo: start the whole loop on loopback, ramp load, watch it scale up and down, print the event log
 demo: deps build
@@ -27,6 +27,10 @@ test: deps
 bench: deps
 	WEDSYNC_BENCH_DEPS=1 ./scripts/deps.sh
 	./scripts/bench.sh
+
+## fuzz: every fuzz target for FUZZTIME each (default 30s; 10m before a release); a crash's input is kept in testdata/fuzz as a regression seed
+fuzz:
+	FUZZTIME=$(or $(FUZZTIME),30s) ./scripts/fuzz.sh
 
 ## lint: formatting, vet, tidy modules
 lint:
