@@ -49,6 +49,7 @@ type Scaler interface {
 	Trigger(ctx context.Context, service string, t scaler.Trigger) (store.Event, error)
 	MaxReplicas(service string) (int, bool)
 	Rollback(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error)
+	Retry(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error)
 }
 
 var _ Scaler = (*scaler.Scaler)(nil)
