@@ -1,6 +1,11 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"sort"
 	"strings"
 	"testing"
@@ -39,5 +44,26 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	if len(routes) == 0 {
 		t.Fatal("no routes")
+	}
+}
+
+// The document is valid OpenAPI under a real validator, not just YAML: a
+// plain scalar with ": " or ", " parses as a map or a flow sequence, which
+// yaml.Unmarshal accepts and a validator refuses. Both the file and the JSON
+// served at /api/admin/openapi.json are checked.
+func TestOpenAPIValid(t *testing.T) {
+	t.Parallel()
+	served, err := json.Marshal(openAPIDocument())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"openapi.yaml": openapiYAML, "openapi.json": served} {
+		doc, err := openapi3.NewLoader().LoadFromData(data)
+		if err != nil {
+			t.Fatalf("load %s: %v", name, err)
+		}
+		if err := doc.Validate(context.Background()); err != nil {
+			t.Errorf("%s is not valid OpenAPI: %v", name, err)
+		}
 	}
 }
