@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/wedsync/scaling/autoscaler/decision"
 	"github.com/wedsync/scaling/autoscaler/policy"
@@ -28,7 +32,56 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkReferences(pol); err != nil {
+		return fmt.Errorf("%s: %w", c.configFile, err)
+	}
 	fmt.Fprintf(stdout, "SUCCESS: %s is valid (%d services)\n", c.configFile, len(pol.Services))
+	return nil
+}
+
+// checkReferences makes the checks the policy loader cannot: every PromQL
+// query parses with Prometheus' own parser (what the loop would otherwise
+// find out on its first evaluation), and every credential file exists, is
+// readable and is not empty (what serve would otherwise find out at
+// start-up). Every problem is returned, each naming its field.
+func checkReferences(pol *policy.File) error {
+	var errs []error
+	p := parser.NewParser(parser.Options{})
+	for _, q := range pol.Queries() {
+		if _, err := p.ParseExpr(q.Value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", q.Field, err))
+		}
+	}
+	for _, f := range pol.SecretFiles() {
+		if err := checkCredentialFile(f.Value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.Field, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// maxCredentialFile bounds what check-config reads of a credential file:
+// enough to see that it holds something.
+const maxCredentialFile = 1 << 20
+
+func checkCredentialFile(path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err // names the path and says why: missing, permission denied
+	}
+	defer fh.Close()
+	if fi, err := fh.Stat(); err != nil {
+		return err
+	} else if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, maxCredentialFile))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return fmt.Errorf("%s is empty", path)
+	}
 	return nil
 }
 

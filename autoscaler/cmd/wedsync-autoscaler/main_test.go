@@ -82,9 +82,89 @@ func TestCommandErrors(t *testing.T) {
 			t.Errorf("%v: usage error = %v, want %v (exit status 2 vs 1)", tc.args, !tc.usage, tc.usage)
 		}
 	}
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"check-config", "--config.file=../../policy.example.yml"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "SUCCESS") {
-		t.Fatalf("check-config of the example: %v %s", err, out.String())
+}
+
+// check-config goes beyond the loader: queries through Prometheus' parser,
+// credential files on disk; every problem named by its field, exit status 1.
+func TestCheckConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	token := writeFile(t, dir, "token", "s3cret\n")
+	empty := writeFile(t, dir, "empty", " \n")
+	kubeconfig := writeFile(t, dir, "kubeconfig", "apiVersion: v1\n")
+	missing := filepath.Join(dir, "missing")
+	// The example names /etc/wedsync/api-admin-token: point it at a real file.
+	example, err := os.ReadFile("../../policy.example.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(example, []byte("/etc/wedsync/api-admin-token")) {
+		t.Fatal("policy.example.yml no longer names /etc/wedsync/api-admin-token: update this test")
+	}
+	service := func(actuator, query string) string {
+		return fmt.Sprintf("services:\n  api:\n    actuator: %s\n    min_replicas: 1\n    max_replicas: 4\n    metrics: [{name: cpu, query: '%s', target: 0.5}]\n", actuator, query)
+	}
+	httpAct := func(file string) string {
+		return fmt.Sprintf(`{type: http, http: {url: "http://127.0.0.1:1/r", bearer_token: {file: %q}}}`, file)
+	}
+	exec := `{type: exec, exec: {current_command: ["true"], apply_command: ["true"]}}`
+	kube := func(file string) string {
+		return fmt.Sprintf(`{type: kubernetes, kubernetes: {kind: Deployment, name: api, kubeconfig: %q}}`, file)
+	}
+	supabase := func(file string) string {
+		return fmt.Sprintf(`{type: supabase, supabase: {project_ref: abcdefghijklmnopqrst, resource: read_replicas, access_token: {file: %q}}}`, file)
+	}
+	tests := []struct {
+		name, policy string
+		want         []string // empty: SUCCESS
+	}{
+		{"the example", strings.ReplaceAll(string(example), "/etc/wedsync/api-admin-token", token), nil},
+		{"every reference good", service(httpAct(token), `service:cpu_utilization:ratio{service="api"}`), nil},
+		{"kubeconfig and supabase token present", strings.Replace(service(kube(kubeconfig), "up"), "  api:", "  db:\n    actuator: "+supabase(token)+
+			"\n    min_replicas: 1\n    max_replicas: 2\n    metrics: [{name: cpu, query: up, target: 0.5}]\n  api:", 1), nil},
+		{"unclosed selector", service(exec, `service:cpu_utilization:ratio{service="api"`),
+			[]string{"services.api.metrics[0].query: ", "1:44: parse error: unexpected end of input inside braces"}},
+		{"not PromQL", service(exec, `cpu utilization`), []string{"services.api.metrics[0].query: ", "parse error"}},
+		{"queue queries", service(exec, "up") + "    queue: {arrival_rate_query: 'rate(jobs[1m]', backlog_query: 'sum by (x jobs)', per_worker_rate: 1}\n",
+			[]string{"services.api.queue.arrival_rate_query: ", "services.api.queue.backlog_query: "}},
+		{"missing secret file", service(httpAct(missing), "up"),
+			[]string{"services.api.actuator.http.bearer_token.file: open " + missing + ": no such file or directory"}},
+		{"empty secret file", service(httpAct(empty), "up"), []string{"services.api.actuator.http.bearer_token.file: " + empty + " is empty"}},
+		{"secret file is a directory", service(httpAct(dir), "up"), []string{"services.api.actuator.http.bearer_token.file: " + dir + " is not a regular file"}},
+		{"missing kubeconfig", service(kube(missing), "up"), []string{"services.api.actuator.kubernetes.kubeconfig: open " + missing}},
+		{"missing supabase token", service(supabase(missing), "up"), []string{"services.api.actuator.supabase.access_token.file: open " + missing}},
+		{"every problem at once", service(httpAct(missing), "rate(x[5m]"),
+			[]string{"services.api.metrics[0].query: ", "services.api.actuator.http.bearer_token.file: "}},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeFile(t, dir, fmt.Sprintf("policy-%d.yml", i), tc.policy)
+			var out bytes.Buffer
+			err := run(context.Background(), []string{"check-config", "--config.file=" + file}, &out, io.Discard)
+			if len(tc.want) == 0 {
+				if err != nil || !strings.Contains(out.String(), "SUCCESS") {
+					t.Fatalf("err = %v, out = %q, want SUCCESS", err, out.String())
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("SUCCESS (%q), want an error naming %q", out.String(), tc.want)
+			}
+			if isUsage(err) {
+				t.Errorf("usage error (exit status 2), want exit status 1: %v", err)
+			}
+			if strings.Contains(out.String(), "SUCCESS") {
+				t.Errorf("printed SUCCESS with an error: %q", out.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), file+": ") {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
 	}
 }
 
