@@ -194,6 +194,7 @@ func (f *fixture) do(role, method, path, body string, headers ...string) respons
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	checkResponse(f.t, req, resp.StatusCode, resp.Header, raw)
 	r := response{status: resp.StatusCode, raw: string(raw)}
 	json.Unmarshal(raw, &r.body)
 	return r

@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -106,13 +105,9 @@ func TestAuthAndRoles(t *testing.T) {
 			t.Errorf("%s %s %s as %q: %d %s", tc.method, tc.path, tc.body, tc.role, r.status, r.raw)
 		}
 	}
-	req, _ := http.NewRequest("GET", f.srv.URL+"/api/admin/scaling/events", nil)
-	req.Header.Set("Authorization", "Bearer wsk_not-a-real-token")
-	resp, _ := http.DefaultClient.Do(req)
-	if resp.StatusCode != 401 {
-		t.Errorf("unknown token: %d", resp.StatusCode)
+	if r := f.do("", "GET", "/api/admin/scaling/events", "", "Authorization", "Bearer wsk_not-a-real-token"); r.status != 401 {
+		t.Errorf("unknown token: %d", r.status)
 	}
-	resp.Body.Close()
 	// A revoked token stops working at once.
 	if err := f.st.RevokeToken(context.Background(), "viewer-user"); err != nil {
 		t.Fatal(err)
