@@ -28,12 +28,12 @@ func fixture(t testing.TB, name string) []byte {
 // the same recorded alert.
 func TestDecodeAcrossVersions(t *testing.T) {
 	t.Parallel()
-	want, err := webhook.Decode(fixture(t, "am-0.25-firing.json"), known)
+	want, _, err := webhook.Decode(fixture(t, "am-0.25-firing.json"), known)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"am-0.35-shape-firing.json", "am-old-no-fingerprint.json"} {
-		n, err := webhook.Decode(fixture(t, f), known)
+		n, _, err := webhook.Decode(fixture(t, f), known)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -49,7 +49,7 @@ func TestDecodeAcrossVersions(t *testing.T) {
 	if a.Fingerprint != "6edfc6f66b9dc150" || a.Alertname != "ServiceCPUHigh" || a.EndsAt != nil || a.Annotations["value"] != "0.93" {
 		t.Fatalf("0.25 alert = %+v", a)
 	}
-	res, err := webhook.Decode(fixture(t, "am-0.25-resolved.json"), known)
+	res, _, err := webhook.Decode(fixture(t, "am-0.25-resolved.json"), known)
 	if err != nil || res.Status != "resolved" || res.Alerts[0].EndsAt == nil {
 		t.Fatalf("resolved = %+v, %v", res, err)
 	}
@@ -77,11 +77,11 @@ func TestDedupKeyIgnoresDelivery(t *testing.T) {
 	m["externalURL"] = "http://other-alertmanager:9093"
 	alerts[0].(map[string]any)["endsAt"] = time.Now().Add(time.Hour).Format(time.RFC3339)
 	b, _ := json.Marshal(m)
-	na, err := webhook.Decode(a, known)
+	na, _, err := webhook.Decode(a, known)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nb, err := webhook.Decode(b, known)
+	nb, _, err := webhook.Decode(b, known)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestDecodeRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := webhook.Decode([]byte(tc.body), known)
+			_, _, err := webhook.Decode([]byte(tc.body), known)
 			var we *webhook.Error
 			if !errors.As(err, &we) {
 				t.Fatalf("err = %v, want a *webhook.Error", err)
@@ -153,7 +153,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"version":"4","status":"firing","alerts":null}`))
 	f.Add([]byte(`{"version":4}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		n, err := webhook.Decode(body, known)
+		n, _, err := webhook.Decode(body, known)
 		if err != nil {
 			var we *webhook.Error
 			if !errors.As(err, &we) || we.Status < 400 || we.Status > 499 {
@@ -168,6 +168,9 @@ func FuzzDecode(f *testing.F) {
 			if !known(a.Service) || a.Fingerprint == "" || a.StartsAt.IsZero() {
 				t.Fatalf("accepted bad alert %+v", a)
 			}
+			if len(a.Reason) > webhook.MaxLabelValue || len(a.Alertname) > webhook.MaxLabelValue || len(a.Labels) > webhook.MaxLabels {
+				t.Fatalf("accepted an alert over the limits: reason %d bytes, alertname %d, %d labels", len(a.Reason), len(a.Alertname), len(a.Labels))
+			}
 		}
 	})
 }
@@ -179,7 +182,7 @@ func TestDecodeSameAlertTwice(t *testing.T) {
 	alerts := m["alerts"].([]any)
 	m["alerts"] = []any{alerts[0], alerts[0]}
 	b, _ := json.Marshal(m)
-	n, err := webhook.Decode(b, known)
+	n, _, err := webhook.Decode(b, known)
 	if err != nil || len(n.Alerts) != 1 {
 		t.Fatalf("alerts = %d, %v; want the duplicate folded", len(n.Alerts), err)
 	}

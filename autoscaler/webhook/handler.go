@@ -41,6 +41,9 @@ type Handler struct {
 	maxBody int64
 	logger  *slog.Logger
 	results *prometheus.CounterVec
+	// alertsRejected counts alerts refused inside accepted notifications
+	// (a wholly refused notification counts in results as rejected).
+	alertsRejected prometheus.Counter
 }
 
 // Config configures a Handler.
@@ -75,15 +78,22 @@ func New(c Config) (*Handler, error) {
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "wedsync", Subsystem: "autoscaler", Name: "notifications_total",
 			Help: "Alertmanager notifications received, by endpoint (scaling, costs) and result (accepted, duplicate, rejected, unauthorized, unavailable, error).",
-		}, []string{"endpoint", "result"})}
+		}, []string{"endpoint", "result"}),
+		alertsRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "wedsync", Subsystem: "autoscaler", Name: "alerts_rejected_total",
+			Help: "Alerts refused (a missing, unknown or oversized label) inside notifications whose other alerts were recorded.",
+		})}
 	for _, e := range []string{"scaling", "costs"} {
 		for _, r := range []string{"accepted", "duplicate", "rejected", "unauthorized", "unavailable", "error"} {
 			h.results.WithLabelValues(e, r)
 		}
 	}
 	if c.Reg != nil {
-		if err := c.Reg.Register(h.results); err != nil {
-			return nil, err
+		reg := c.Reg
+		for _, col := range []prometheus.Collector{h.results, h.alertsRejected} {
+			if err := reg.Register(col); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return h, nil
@@ -94,16 +104,22 @@ func New(c Config) (*Handler, error) {
 // accepted (Alertmanager does not retry those); 503 for a database outage,
 // which Alertmanager retries.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.serve(w, r, "scaling", func(ctx context.Context, body []byte, received time.Time) (bool, int, error) {
-		n, err := Decode(body, h.known)
+	h.serve(w, r, "scaling", func(ctx context.Context, body []byte, received time.Time) (bool, int, []Rejected, error) {
+		n, rejected, err := Decode(body, h.known)
 		if err != nil {
-			return false, 0, err
+			return false, 0, nil, err
 		}
 		dup, err := h.rec.RecordNotification(ctx, n)
 		if err != nil {
-			return false, 0, err
+			return false, 0, nil, err
 		}
-		h.logger.Info("notification recorded", "duplicate", dup, "status", n.Status, "group_key", n.GroupKey, "alerts", len(n.Alerts))
+		h.logger.Info("notification recorded", "duplicate", dup, "status", n.Status, "group_key", n.GroupKey, "alerts", len(n.Alerts), "rejected", len(rejected))
+		if len(rejected) > 0 && !dup {
+			h.alertsRejected.Add(float64(len(rejected)))
+			for _, r := range rejected[:min(len(rejected), maxReasons)] {
+				h.logger.Warn("alert rejected; its neighbours were recorded", "group_key", n.GroupKey, "index", r.Index, "fingerprint", r.Fingerprint, "err", r.Error)
+			}
+		}
 		if h.notify != nil {
 			seen := map[string]bool{}
 			var services []string
@@ -115,7 +131,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			h.notify(services, received)
 		}
-		return dup, len(n.Alerts), nil
+		return dup, len(n.Alerts), rejected, nil
 	})
 }
 
@@ -124,23 +140,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // per alert instance however often they are delivered.
 func (h *Handler) Costs() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.serve(w, r, "costs", func(ctx context.Context, body []byte, _ time.Time) (bool, int, error) {
+		h.serve(w, r, "costs", func(ctx context.Context, body []byte, _ time.Time) (bool, int, []Rejected, error) {
 			if h.costs == nil {
-				return false, 0, &Error{Status: http.StatusNotFound, Msg: "cost alerts are not recorded by this autoscaler"}
+				return false, 0, nil, &Error{Status: http.StatusNotFound, Msg: "cost alerts are not recorded by this autoscaler"}
 			}
 			alerts, err := DecodeCost(body)
 			if err != nil {
-				return false, 0, err
+				return false, 0, nil, err
 			}
 			n, err := h.costs.RecordCostAlerts(ctx, alerts)
 			if err != nil {
-				return false, 0, err
+				return false, 0, nil, err
 			}
 			h.logger.Info("cost alerts recorded", "alerts", len(alerts), "new", n)
 			if h.onCost != nil {
 				h.onCost(alerts)
 			}
-			return n == 0, len(alerts), nil
+			return n == 0, len(alerts), nil, nil
 		})
 	})
 }
@@ -148,7 +164,7 @@ func (h *Handler) Costs() http.Handler {
 // serve is what both endpoints share: authentication, the size limit, the
 // status mapping and the counters.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string,
-	process func(ctx context.Context, body []byte, received time.Time) (dup bool, alerts int, err error)) {
+	process func(ctx context.Context, body []byte, received time.Time) (dup bool, alerts int, rejected []Rejected, err error)) {
 	received := time.Now()
 	count := func(result string) { h.results.WithLabelValues(endpoint, result).Inc() }
 	if !h.authorized(r) {
@@ -168,7 +184,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string,
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "read body: " + err.Error()})
 		return
 	}
-	dup, alerts, err := process(r.Context(), body, received)
+	dup, alerts, rejected, err := process(r.Context(), body, received)
 	var we *Error
 	switch {
 	case errors.As(err, &we):
@@ -197,7 +213,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string,
 		result = "duplicate"
 	}
 	count(result)
-	writeJSON(w, http.StatusOK, map[string]any{"status": result, "alerts": alerts})
+	resp := map[string]any{"status": result, "alerts": alerts}
+	if len(rejected) > 0 {
+		// 2xx all the same: Alertmanager would resend the valid alerts with
+		// the invalid ones on a 5xx, and drop the valid ones on a 4xx.
+		resp["rejected"] = rejected[:min(len(rejected), maxReasons)]
+		resp["rejected_count"] = len(rejected)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (h *Handler) authorized(r *http.Request) bool {

@@ -71,7 +71,7 @@ func TestHandler(t *testing.T) {
 		{"too large", "s3cret", good + strings.Repeat(" ", 5000), 413, "body larger than 4096 bytes"},
 		{"malformed", "s3cret", "{", 400, "malformed JSON"},
 		{"unknown service", "s3cret", strings.Replace(good, `"scaling_service":"api"`, `"scaling_service":"nope"`, 1), 422, "unknown service"},
-		{"NUL in a label is refused by the database, not retried", "s3cret", strings.Replace(good, `"severity":"warning"`, `"severity":"warn\u0000ing"`, 1), 400, "refused by the database"},
+		{"NUL in a label is refused, not retried, with no database text", "s3cret", strings.Replace(good, `"severity":"warning"`, `"severity":"warn\u0000ing"`, 1), 400, "a NUL character"},
 		{"accepted", "s3cret", good, 200, `"status":"accepted"`},
 		{"duplicate", "s3cret", good, 200, `"status":"duplicate"`},
 	}

@@ -58,38 +58,66 @@ func unprocessable(format string, a ...any) *Error {
 	return &Error{Status: http.StatusUnprocessableEntity, Msg: fmt.Sprintf(format, a...)}
 }
 
+// Rejected is an alert of a notification that was refused while its
+// neighbours were accepted: Index is its position in alerts[], Error why.
+type Rejected struct {
+	Index       int    `json:"index"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Error       string `json:"error"`
+}
+
 // Decode parses and validates a notification body. known reports whether a
-// service is in the policy file. Nothing is written on any error.
-func Decode(body []byte, known func(service string) bool) (store.Notification, error) {
+// service is in the policy file. A notification that is malformed as a
+// whole is an error and nothing of it is written. An invalid alert (a
+// missing or oversized label, an unknown service) is refused alone and
+// listed in rejected, so that its valid neighbours still count; only when
+// no alert is valid is the notification an error.
+func Decode(body []byte, known func(service string) bool) (n store.Notification, rejected []Rejected, err error) {
 	var m Message
 	dec := json.NewDecoder(bytes.NewReader(body))
 	// Unknown fields are allowed on purpose: Alertmanager versions add
 	// fields (routeLabels, notification_reason, …) and a receiver that
 	// rejects them breaks on upgrade.
 	if err := dec.Decode(&m); err != nil {
-		return store.Notification{}, badRequest("malformed JSON: %s", jsonError(err))
+		return store.Notification{}, nil, badRequest("malformed JSON: %s", jsonError(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return store.Notification{}, badRequest("malformed JSON: data after the top-level object")
+		return store.Notification{}, nil, badRequest("malformed JSON: data after the top-level object")
+	}
+	if containsNUL(body) {
+		return store.Notification{}, nil, badRequest("a NUL character (\\u0000) in the body: it cannot be stored")
 	}
 	if m.Version != "4" {
-		return store.Notification{}, badRequest("version: %q is not supported, want \"4\"", m.Version)
+		return store.Notification{}, nil, badRequest("version: %q is not supported, want \"4\"", m.Version)
 	}
 	if m.Data == nil {
-		return store.Notification{}, badRequest("alerts: required")
+		return store.Notification{}, nil, badRequest("alerts: required")
 	}
 	if m.Status != "firing" && m.Status != "resolved" {
-		return store.Notification{}, badRequest("status: %q is not firing or resolved", m.Status)
+		return store.Notification{}, nil, badRequest("status: %q is not firing or resolved", m.Status)
 	}
 	if len(m.Alerts) == 0 {
-		return store.Notification{}, badRequest("alerts: empty")
+		return store.Notification{}, nil, badRequest("alerts: empty")
 	}
-	n := store.Notification{Receiver: m.Receiver, GroupKey: m.GroupKey, Status: m.Status, Payload: body}
+	if err := checkLength("receiver", m.Receiver, MaxReceiver); err != nil {
+		return store.Notification{}, nil, badRequest("%v", err)
+	}
+	if err := checkLength("groupKey", m.GroupKey, MaxGroupKey); err != nil {
+		return store.Notification{}, nil, badRequest("%v", err)
+	}
+	n = store.Notification{Receiver: m.Receiver, GroupKey: m.GroupKey, Status: m.Status, Payload: body}
 	seen := map[string]int{}
+	var first *Error
 	for i, a := range m.Alerts {
 		sa, err := convert(i, a, known)
 		if err != nil {
-			return store.Notification{}, err
+			var we *Error
+			errors.As(err, &we)
+			if first == nil {
+				first = we
+			}
+			rejected = append(rejected, Rejected{Index: i, Fingerprint: short(a.Fingerprint), Error: we.Msg})
+			continue
 		}
 		// One alert instance listed twice (not something Alertmanager
 		// sends, but cheap to survive): the later entry wins.
@@ -101,8 +129,31 @@ func Decode(body []byte, known func(service string) bool) (store.Notification, e
 		seen[key] = len(n.Alerts)
 		n.Alerts = append(n.Alerts, sa)
 	}
+	if len(n.Alerts) == 0 {
+		// Nothing valid to record: refused as a whole, every reason given.
+		var msgs []string
+		for _, r := range rejected[:min(len(rejected), maxReasons)] {
+			msgs = append(msgs, r.Error)
+		}
+		if more := len(rejected) - maxReasons; more > 0 {
+			msgs = append(msgs, fmt.Sprintf("and %d more", more))
+		}
+		return store.Notification{}, nil, &Error{Status: first.Status, Msg: strings.Join(msgs, "; ")}
+	}
 	n.DedupKey = dedupKey(n)
-	return n, nil
+	return n, rejected, nil
+}
+
+// maxReasons bounds the reasons an answer or a log line repeats: a storm of
+// bad alerts gives one reason per alert.
+const maxReasons = 10
+
+// short cuts what a rejected alert echoes back to the fingerprint limit.
+func short(s string) string {
+	if len(s) > MaxFingerprint {
+		return s[:MaxFingerprint]
+	}
+	return s
 }
 
 func convert(i int, a template.Alert, known func(string) bool) (store.Alert, error) {
@@ -112,6 +163,15 @@ func convert(i int, a template.Alert, known func(string) bool) (store.Alert, err
 	}
 	if a.StartsAt.IsZero() {
 		return store.Alert{}, badRequest("%s.startsAt: required", p)
+	}
+	if err := checkLength(p+".fingerprint", a.Fingerprint, MaxFingerprint); err != nil {
+		return store.Alert{}, unprocessable("%v", err)
+	}
+	if err := checkKV(p+".labels", a.Labels, MaxLabelValue); err != nil {
+		return store.Alert{}, unprocessable("%v", err)
+	}
+	if err := checkKV(p+".annotations", a.Annotations, MaxAnnotationValue); err != nil {
+		return store.Alert{}, unprocessable("%v", err)
 	}
 	var missing []string
 	for _, l := range []string{"alertname", LabelService, LabelAction, LabelReason} {
