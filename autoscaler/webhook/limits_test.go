@@ -111,13 +111,16 @@ func TestDecodeEnvelopeLimits(t *testing.T) {
 	good := string(fixture(t, "am-0.25-firing.json"))
 	for name, tc := range map[string]struct{ body, want string }{
 		"receiver":                              {strings.Replace(good, `"receiver":"autoscaler"`, `"receiver":"`+strings.Repeat("r", 300)+`"`, 1), "receiver: 300 bytes, over the limit of 256"},
-		"group key":                             {strings.Replace(good, `"groupKey":"{}`, `"groupKey":"`+strings.Repeat("g", 5000), 1), "bytes, over the limit of 4096"},
+		"group key":                             {strings.Replace(good, `"groupKey":"{}`, `"groupKey":"`+strings.Repeat("g", 5000), 1), "groupKey: "},
 		"NUL in an annotation of another alert": {strings.Replace(good, `"value":"0.93"`, `"value":"0.9\u00003"`, 1), "a NUL character"},
 	} {
 		_, _, err := webhook.Decode([]byte(tc.body), known)
 		var we *webhook.Error
 		if !errors.As(err, &we) || we.Status != 400 || !strings.Contains(we.Msg, tc.want) {
 			t.Errorf("%s: %v, want a 400 with %q", name, err, tc.want)
+		}
+		if strings.HasSuffix(tc.want, ": ") && !strings.Contains(we.Msg, "bytes, over the limit of") {
+			t.Errorf("%s: %q does not give the limit", name, we.Msg)
 		}
 	}
 	// An escaped backslash before u0000 is text, not a NUL.
