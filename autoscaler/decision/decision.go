@@ -33,8 +33,11 @@ import (
 type Outcome string
 
 const (
-	Scale           Outcome = "scale"
-	NoData          Outcome = "no_data"
+	Scale  Outcome = "scale"
+	NoData Outcome = "no_data"
+	// NoState: the actuator could not be read; nothing is decided on a
+	// state the autoscaler does not know.
+	NoState         Outcome = "no_state"
 	Cooldown        Outcome = "cooldown"
 	Stabilizing     Outcome = "stabilizing"
 	WithinTolerance Outcome = "within_tolerance"
@@ -50,7 +53,7 @@ const (
 )
 
 // Outcomes lists every outcome, for the schema's CHECK (tested).
-var Outcomes = []Outcome{Scale, NoData, Cooldown, Stabilizing, WithinTolerance, AtBound, RateLimited, InProgress,
+var Outcomes = []Outcome{Scale, NoData, NoState, Cooldown, Stabilizing, WithinTolerance, AtBound, RateLimited, InProgress,
 	CostCeiling, DryRun, ForecastOnly, Error}
 
 // Observation is one metric as read from Prometheus.
