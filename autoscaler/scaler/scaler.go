@@ -35,10 +35,12 @@ type Store interface {
 	FiringAlerts(ctx context.Context, service string, notBefore time.Time) ([]store.Alert, error)
 	BeginEvent(ctx context.Context, e store.NewEvent) (store.Event, error)
 	BeginRollback(ctx context.Context, originalID string, e store.NewEvent) (store.Event, error)
-	FinishEvent(ctx context.Context, id string, status store.EventStatus, errMsg string) (store.Event, error)
+	CloseEvent(ctx context.Context, id, owner string, status store.EventStatus, errMsg string) (store.Event, error)
 	ExtendEvent(ctx context.Context, id string, after json.RawMessage, costImpact decimal.NullDecimal, note string) (store.Event, error)
 	GetEvent(ctx context.Context, id string) (store.Event, error)
 	UnfinishedEvents(ctx context.Context) ([]store.Event, error)
+	OrphanedEvents(ctx context.Context, minAge time.Duration) ([]store.Orphan, error)
+	AdoptEvent(ctx context.Context, id, holder string) (store.Event, error)
 	LastFinishedEvent(ctx context.Context, service string) (store.Event, error)
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	RecordDecision(ctx context.Context, d store.Decision) error
@@ -62,6 +64,13 @@ type Alerter interface {
 	OverCostCeiling(ctx context.Context, e store.Event, ceiling string) error
 }
 
+// Lease is this replica's lease (package lease's Keeper).
+type Lease interface {
+	Holder() string
+	// Valid reports that the lease was renewed recently enough to hold.
+	Valid() bool
+}
+
 // Config assembles a Scaler.
 type Config struct {
 	Policy    *policy.File
@@ -80,8 +89,17 @@ type Config struct {
 	// Budgets, when set, make scale-ups budget-aware (see overBudget).
 	Budgets BudgetStore
 	DryRun  bool
-	Logger  *slog.Logger
-	Metrics *Metrics
+	// Lease, when set, is this replica's: events it starts name it as their
+	// owner, it starts actions only while the lease holds, and it takes
+	// over only events whose owner's lease has expired. Without one (the
+	// CLI, a single replica) every unfinished event is this process's.
+	Lease Lease
+	// ActuatorTimeout is the longest an actuator call may run (default:
+	// the longest of the actuators' own timeouts): an orphaned action is
+	// applied again only this long after its owner's lease expired.
+	ActuatorTimeout time.Duration
+	Logger          *slog.Logger
+	Metrics         *Metrics
 	// SettlePoll is how often the actuator is read while an action settles.
 	SettlePoll time.Duration
 	// Parallel bounds how many services a sync evaluates at once, so that
@@ -140,6 +158,11 @@ func New(c Config) (*Scaler, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.ActuatorTimeout == 0 {
+		for _, a := range c.Actuators {
+			c.ActuatorTimeout = max(c.ActuatorTimeout, actuator.CallTimeout(a, 30*time.Second))
+		}
 	}
 	s := &Scaler{cfg: c, started: c.Now(), ctls: map[string]*svcState{}, busy: map[string]bool{}, running: map[string]*running{}, pending: map[string]time.Time{},
 		recorded: map[string]string{}, kick: make(chan struct{}, 1)}
@@ -285,12 +308,31 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	}
 	now := s.cfg.Now()
 	g, err := s.gather(ctx, name)
+	var rerr *readError
+	if errors.As(err, &rerr) {
+		// Nothing is decided on a state the autoscaler does not know; the
+		// decision says so (once per change, like every conclusion), the
+		// gauge and counter make it alertable.
+		res.Err = err
+		res.Output = decision.Output{Outcome: decision.NoState, Reason: err.Error()}
+		s.cfg.Metrics.evaluationErrors.WithLabelValues(name).Inc()
+		s.cfg.Metrics.readErrors.WithLabelValues(name).Inc()
+		s.cfg.Metrics.stateUnknown.WithLabelValues(name).Set(1)
+		s.cfg.Metrics.decisions.WithLabelValues(name, string(decision.NoState)).Inc()
+		s.cfg.Logger.Warn("read the actuator; not deciding", "service", name, "err", err)
+		if s.changed(name, res.Output) || !received.IsZero() {
+			s.record(ctx, store.Decision{Service: name, Outcome: string(decision.NoState), Reason: err.Error(),
+				Inputs: mustJSON(map[string]any{"error": err.Error()})})
+		}
+		return res
+	}
 	if err != nil {
 		res.Err = err
 		s.cfg.Metrics.evaluationErrors.WithLabelValues(name).Inc()
 		s.cfg.Logger.Warn("gather", "service", name, "err", err)
 		return res
 	}
+	s.cfg.Metrics.stateUnknown.WithLabelValues(name).Set(0)
 	res.Current, res.Observations = g.cur, g.obs
 	p := g.p
 
@@ -363,10 +405,21 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	if out.BySchedule {
 		by = "scheduled"
 	}
+	if !s.leaseValid() {
+		// The lease may have lapsed (the database is unreachable, or this
+		// replica was paused): another replica may own the service now.
+		d.Outcome, d.Reason = string(decision.Error), "this replica's lease is not renewed; not acting"
+		s.record(ctx, d)
+		res.Output.Outcome, res.Output.Reason = decision.Error, d.Reason
+		return res
+	}
+	// The decision row goes in the event's transaction: the record that
+	// must precede the action is written whole or not at all.
+	d.Outcome = string(out.Outcome)
 	ev, err := s.cfg.Store.BeginEvent(ctx, store.NewEvent{
 		Type: direction(g.level, out.Target), Service: name, TriggerReason: reasons, TriggerMetrics: inputs,
 		Before: mustJSON(g.cur), After: mustJSON(target), InitiatedBy: by,
-		CostImpactMonthly: costDelta(p, g.level, out.Target),
+		CostImpactMonthly: costDelta(p, g.level, out.Target), Owner: s.holder(), Decision: &d,
 	})
 	if errors.Is(err, store.ErrBusy) {
 		// Another replica (or an interrupted run) owns this service now.
@@ -401,10 +454,6 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 			}
 		}()
 	}
-	// The event, written above, is the record that must precede the action;
-	// the decision row only links the why to it, so it follows.
-	d.EventID = ev.ID
-	s.record(ctx, d)
 	return res
 }
 
@@ -418,7 +467,7 @@ func (s *Scaler) gather(ctx context.Context, name string) (gathered, error) {
 	g := gathered{p: s.effective(name)}
 	var err error
 	if g.cur, g.level, err = s.current(ctx, name, g.p, s.cfg.Actuators[name]); err != nil {
-		return g, err
+		return g, &readError{err}
 	}
 	s.cfg.Metrics.setLevel(g.p, name, g.level)
 	observed := make(chan struct{})
@@ -623,6 +672,23 @@ func (s *Scaler) record(ctx context.Context, d store.Decision) {
 		s.cfg.Logger.Warn("record decision", "service", d.Service, "outcome", d.Outcome, "err", err)
 	}
 }
+
+// readError is a failed read of a service's actuator (or a state that does
+// not fit its policy): the service's state is unknown.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// holder is this replica's lease name ("" without a lease).
+func (s *Scaler) holder() string {
+	if s.cfg.Lease == nil {
+		return ""
+	}
+	return s.cfg.Lease.Holder()
+}
+
+func (s *Scaler) leaseValid() bool { return s.cfg.Lease == nil || s.cfg.Lease.Valid() }
 
 // current reads the actuator and maps the state to a level.
 func (s *Scaler) current(ctx context.Context, name string, p *policy.Service, act actuator.Actuator) (actuator.State, int, error) {

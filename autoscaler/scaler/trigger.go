@@ -90,7 +90,7 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 	ne := store.NewEvent{Type: typ, Service: name, TriggerReason: reason,
 		TriggerMetrics: mustJSON(map[string]any{"decision": out, "requested": t.Target, "action": t.Action}),
 		Before:         mustJSON(cur), After: mustJSON(target), InitiatedBy: by, InitiatedUserID: t.User,
-		CostImpactMonthly: costDelta(p, level, out.Target)}
+		CostImpactMonthly: costDelta(p, level, out.Target), Owner: s.holder()}
 	if t.DryRun {
 		return store.Event{Type: ne.Type, Service: name, TriggerReason: reason, TriggerMetrics: ne.TriggerMetrics,
 			Before: ne.Before, After: ne.After, InitiatedBy: ne.InitiatedBy, InitiatedUserID: t.User,

@@ -48,6 +48,10 @@ type NewEvent struct {
 	Owner string
 	// RetryOf is the failed event this one retries.
 	RetryOf string
+	// Decision, when set, is the evaluation that started the action: it is
+	// written in the event's transaction (linked to it), so a crash never
+	// leaves an event without its why.
+	Decision *Decision
 }
 
 // Event is a row of scaling_events.
@@ -165,7 +169,20 @@ func insertEvent(ctx context.Context, db DBTX, e NewEvent, rollbackOf *string) (
 // constraint is what makes actions exactly-once across duplicate
 // notifications and autoscaler replicas.
 func (s *Store) BeginEvent(ctx context.Context, e NewEvent) (Event, error) {
-	return insertEvent(ctx, s.pool, e, nil)
+	if e.Decision == nil {
+		return insertEvent(ctx, s.pool, e, nil)
+	}
+	var out Event
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if out, err = insertEvent(ctx, tx, e, nil); err != nil {
+			return err
+		}
+		d := *e.Decision
+		d.EventID = out.ID
+		return insertDecision(ctx, tx, d)
+	})
+	return out, err
 }
 
 // BeginRollback records the rollback of a completed or failed event as a

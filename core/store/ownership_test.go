@@ -169,3 +169,29 @@ func TestRollbackAndRetryOfFailed(t *testing.T) {
 		t.Fatalf("failed event after its rollback = %s by %q", o.Status, o.RolledBackBy)
 	}
 }
+
+// The decision that starts an action is written with its event, in one
+// transaction: a refused decision leaves no event either.
+func TestEventAndItsDecisionAreOneWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.New(t)
+	ne := newEvent("api", 2, 3)
+	ne.Decision = &store.Decision{Service: "api", Outcome: "scale", Action: store.EventScaleUp, Reason: "above target"}
+	ev, err := s.BeginEvent(ctx, ne)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.ListDecisions(ctx, "api", 10)
+	if err != nil || len(ds) != 1 || ds[0].EventID != ev.ID {
+		t.Fatalf("decisions = %+v, %v; want one linked to %s", ds, err, ev.ID)
+	}
+	bad := newEvent("worker", 1, 2)
+	bad.Decision = &store.Decision{Service: "worker", Outcome: "not-an-outcome"}
+	if _, err := s.BeginEvent(ctx, bad); err == nil {
+		t.Fatal("a decision the schema refuses was accepted")
+	}
+	if evs, _ := s.ListEvents(ctx, store.EventFilter{Service: "worker"}); len(evs) != 0 {
+		t.Fatalf("event written without its decision: %+v", evs)
+	}
+}
