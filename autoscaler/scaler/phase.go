@@ -243,12 +243,7 @@ func (s *Scaler) transition(ctx context.Context, to store.Phase, user string, dr
 		return store.Event{Type: ne.Type, Service: ne.Service, TriggerReason: reason, TriggerMetrics: ne.TriggerMetrics,
 			Before: ne.Before, After: ne.After, InitiatedBy: ne.InitiatedBy, InitiatedUserID: user}, plan, nil
 	}
-	var ev store.Event
-	if rollbackOf != "" {
-		ev, err = s.cfg.Store.BeginRollback(ctx, rollbackOf, ne)
-	} else {
-		ev, err = s.cfg.Store.BeginEvent(ctx, ne)
-	}
+	ev, err := s.begin(ctx, ne, rollbackOf)
 	if err != nil {
 		return store.Event{}, plan, err
 	}

@@ -98,7 +98,7 @@ func (s *Scaler) Retry(ctx context.Context, eventID, user string, dryRun bool) (
 	if s.isBusy(orig.Service) {
 		return store.Event{}, fmt.Errorf("%s: %w", orig.Service, store.ErrBusy)
 	}
-	ev, err := s.cfg.Store.BeginEvent(ctx, ne)
+	ev, err := s.begin(ctx, ne, "")
 	if err != nil {
 		return store.Event{}, err
 	}

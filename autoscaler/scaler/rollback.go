@@ -71,7 +71,7 @@ func (s *Scaler) Rollback(ctx context.Context, eventID, user string, dryRun bool
 		return store.Event{Type: ne.Type, Service: ne.Service, TriggerReason: ne.TriggerReason, Before: ne.Before,
 			After: ne.After, InitiatedBy: ne.InitiatedBy, CostImpactMonthly: ne.CostImpactMonthly, RollbackOf: eventID}, nil
 	}
-	ev, err := s.cfg.Store.BeginRollback(ctx, eventID, ne)
+	ev, err := s.begin(ctx, ne, eventID)
 	if err != nil {
 		return store.Event{}, err
 	}

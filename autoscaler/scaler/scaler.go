@@ -690,6 +690,22 @@ func (s *Scaler) holder() string {
 
 func (s *Scaler) leaseValid() bool { return s.cfg.Lease == nil || s.cfg.Lease.Valid() }
 
+// errNoLease refuses an action while this replica's lease is not renewed:
+// the database is unreachable, so it is ErrUnavailable (retry later).
+var errNoLease = fmt.Errorf("this replica's lease is not renewed; not acting: %w", store.ErrUnavailable)
+
+// begin writes the event that must precede an action (BeginEvent, or
+// BeginRollback when rollbackOf is set), only while the lease holds.
+func (s *Scaler) begin(ctx context.Context, ne store.NewEvent, rollbackOf string) (store.Event, error) {
+	if !s.leaseValid() {
+		return store.Event{}, errNoLease
+	}
+	if rollbackOf != "" {
+		return s.cfg.Store.BeginRollback(ctx, rollbackOf, ne)
+	}
+	return s.cfg.Store.BeginEvent(ctx, ne)
+}
+
 // current reads the actuator and maps the state to a level.
 func (s *Scaler) current(ctx context.Context, name string, p *policy.Service, act actuator.Actuator) (actuator.State, int, error) {
 	t0 := time.Now()

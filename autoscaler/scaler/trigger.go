@@ -102,7 +102,7 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 	if busy {
 		return store.Event{}, fmt.Errorf("%s: %w", name, store.ErrBusy)
 	}
-	ev, err := s.cfg.Store.BeginEvent(ctx, ne)
+	ev, err := s.begin(ctx, ne, "")
 	if err != nil {
 		return store.Event{}, err
 	}
