@@ -59,8 +59,6 @@ type Keeper struct {
 
 	mu      sync.Mutex
 	expires time.Time // by the local clock: when the last renewal runs out
-	lost    chan struct{}
-	once    sync.Once
 }
 
 // Name makes a holder name unique to this process: host, pid and a random
@@ -84,7 +82,7 @@ func New(st Store, holder string, cfg Config, logger *slog.Logger) (*Keeper, err
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Keeper{cfg: cfg, st: st, holder: holder, logger: logger, lost: make(chan struct{})}, nil
+	return &Keeper{cfg: cfg, st: st, holder: holder, logger: logger}, nil
 }
 
 // Holder is the lease's name.
@@ -95,13 +93,11 @@ func (k *Keeper) Holder() string { return k.holder }
 // it is released.
 func (k *Keeper) Start(ctx context.Context) error {
 	for {
-		if err := k.beat(ctx); err == nil {
+		err := k.beat(ctx)
+		if err == nil {
 			break
-		} else if errors.Is(err, store.ErrLeaseLost) {
-			return err
-		} else {
-			k.logger.Warn("take the lease; retrying", "holder", k.holder, "err", err)
 		}
+		k.logger.Warn("take the lease; retrying", "holder", k.holder, "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -125,14 +121,15 @@ func (k *Keeper) run(ctx context.Context) {
 			cancel()
 			return
 		case <-t.C:
+			wasValid := k.Valid()
 			err := k.beat(ctx)
 			switch {
-			case errors.Is(err, store.ErrLeaseLost):
-				k.logger.Error("lease lost: another replica may own this replica's work now", "holder", k.holder)
-				k.once.Do(func() { close(k.lost) })
-				return
 			case err != nil && ctx.Err() == nil:
 				k.logger.Warn("renew the lease", "holder", k.holder, "err", err, "valid_for", time.Until(k.Expires()).Round(time.Millisecond))
+			case err == nil && !wasValid:
+				// Expired meanwhile: events other replicas adopted are
+				// theirs now; the rest are this replica's again.
+				k.logger.Warn("lease renewed after it had expired", "holder", k.holder)
 			}
 		}
 	}
@@ -161,8 +158,5 @@ func (k *Keeper) Expires() time.Time {
 }
 
 // Valid reports whether the lease was renewed recently enough to still
-// hold: a replica acts only while it does.
+// hold: a replica starts actuator calls only while it does.
 func (k *Keeper) Valid() bool { return time.Now().Before(k.Expires()) }
-
-// Lost is closed when the lease expired before it could be renewed.
-func (k *Keeper) Lost() <-chan struct{} { return k.lost }

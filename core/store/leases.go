@@ -23,9 +23,12 @@ type Lease struct {
 }
 
 // Heartbeat creates or renews holder's lease for ttl (from the database's
-// clock, which every replica shares). A lease that already expired is not
-// revived: its work may have been taken over, so the holder must stop
-// (ErrLeaseLost) and start again under a new name.
+// clock, which every replica shares). An expired lease is renewed too: a
+// replica whose database was unreachable for longer than its ttl stopped
+// starting actuator calls when its lease ran out by its own clock (which is
+// never later than the database's), and whatever another replica adopted
+// meanwhile is no longer its own (CloseEvent tells it so); what nobody
+// adopted is simply its own again.
 func (s *Store) Heartbeat(ctx context.Context, holder string, ttl, actuatorTimeout time.Duration) (Lease, error) {
 	if holder == "" || len(holder) > 200 {
 		return Lease{}, fmt.Errorf("lease holder %q: must be 1 to 200 characters", holder)
@@ -36,12 +39,8 @@ func (s *Store) Heartbeat(ctx context.Context, holder string, ttl, actuatorTimeo
 		VALUES ($1, now() + make_interval(secs => $2), $3)
 		ON CONFLICT (holder) DO UPDATE SET heartbeat_at = now(), expires_at = EXCLUDED.expires_at,
 			actuator_timeout_ms = EXCLUDED.actuator_timeout_ms
-		WHERE autoscaler_leases.expires_at >= now()
 		RETURNING holder, started_at, heartbeat_at, expires_at, actuator_timeout_ms`,
 		holder, ttl.Seconds(), actuatorTimeout.Milliseconds()).Scan(&l.Holder, &l.StartedAt, &l.HeartbeatAt, &l.ExpiresAt, &ms)
-	if err == pgx.ErrNoRows {
-		return Lease{}, fmt.Errorf("lease %s: %w", holder, ErrLeaseLost)
-	}
 	if err != nil {
 		return Lease{}, fmt.Errorf("lease %s: %w", holder, translate(err))
 	}
@@ -49,9 +48,10 @@ func (s *Store) Heartbeat(ctx context.Context, holder string, ttl, actuatorTimeo
 	return l, nil
 }
 
-// ReleaseLease ends holder's lease at once (a clean shutdown): its
-// unfinished work is taken over by the others after the actuator timeout,
-// without waiting for the lease to run out.
+// ReleaseLease ends holder's lease at once (a clean shutdown, after which
+// the holder never renews it): its unfinished work is taken over by the
+// others after the actuator timeout, without waiting for the lease to run
+// out.
 func (s *Store) ReleaseLease(ctx context.Context, holder string) error {
 	if _, err := s.pool.Exec(ctx, `UPDATE autoscaler_leases SET expires_at = now() WHERE holder = $1 AND expires_at > now()`, holder); err != nil {
 		return fmt.Errorf("release lease %s: %w", holder, translate(err))

@@ -22,9 +22,6 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrBusy means another action on the same service is unfinished.
 	ErrBusy = errors.New("another action is in progress")
-	// ErrLeaseLost: a replica's lease expired before it renewed it; its
-	// work may have been taken over, so it must not go on as its owner.
-	ErrLeaseLost = errors.New("lease lost")
 	// ErrInvalid means the database refused the data itself (a CHECK
 	// constraint, a NUL byte in text): the input is bad, retrying won't help.
 	ErrInvalid = errors.New("invalid data")

@@ -168,13 +168,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	select {
 	case err = <-errc:
-	case <-keeper.Lost():
-		// Another replica may own this one's work now: stop, and let the
-		// supervisor start a new replica under a new lease.
-		err = errors.New("lease lost: stopping so that a restart takes a new one")
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
 	case <-ctx.Done():
 		logger.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
