@@ -88,6 +88,7 @@ func (s *slackSink) waitFor(t *testing.T, ctx context.Context, title string) str
 
 // A real Alertmanager, loaded with the configuration rules renders for the
 // demo profile (its Slack integration reading a local sink's URL from a
+// file, its email one logging in to a local SMTP sink with a password
 // file), delivers a failed action to people, keeps it firing past its
 // first lifetime while it is renewed from the event log, and delivers the
 // resolution when a later event of the service ends it. A failure that
@@ -101,6 +102,7 @@ func TestFailureNotifications(t *testing.T) {
 	slack := httptest.NewServer(sink)
 	defer slack.Close()
 
+	smtp := startSMTPSink(t)
 	dir, err := devstack.TempDir("wedsync-alerting-")
 	if err != nil {
 		t.Fatal(err)
@@ -111,13 +113,16 @@ func TestFailureNotifications(t *testing.T) {
 		WebhookURL:             "http://127.0.0.1:1/webhook/alertmanager",
 		WebhookCredentialsFile: filepath.Join(dir, "webhook-token"),
 		SlackWebhookURLFile:    filepath.Join(dir, "slack-webhook-url"),
+		Email: rules.EmailParams{To: "oncall@wedsync.test", From: "alertmanager@wedsync.test", Smarthost: smtp.Addr(),
+			AuthUsername: "alertmanager", AuthPasswordFile: filepath.Join(dir, "smtp-password"), NoTLS: true},
 	}
 	files, err := rules.Render("demo", params)
 	if err != nil {
 		t.Fatal(err)
 	}
 	am, err := devstack.StartAlertmanager(ctx, devstack.ServerOptions{Dir: dir, Config: files[rules.AlertmanagerFile],
-		Files: map[string][]byte{"webhook-token": []byte("token\n"), "slack-webhook-url": []byte(slack.URL + "/services/T0/B0/x\n")}})
+		Files: map[string][]byte{"webhook-token": []byte("token\n"), "slack-webhook-url": []byte(slack.URL + "/services/T0/B0/x\n"),
+			"smtp-password": []byte("s3cret-from-a-file")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,6 +226,19 @@ func TestFailureNotifications(t *testing.T) {
 	}
 	sink.waitFor(t, ctx, resolved)
 	t.Logf("resolution delivered %s after the retry (demo group_interval 5s); first lifetime %s", time.Since(ended).Round(100*time.Millisecond), lifetime)
+	// The same notifications by email, logged in with the password file.
+	const mailFiring, mailResolved = "[FIRING:1] WedsyncScalingActionFailed api", "[RESOLVED] WedsyncScalingActionFailed api"
+	for smtp.count(mailResolved) == 0 && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	smtp.mu.Lock()
+	subjects, auths, rcpts := slices.Clone(smtp.subjects), slices.Clone(smtp.auths), slices.Clone(smtp.rcpts)
+	smtp.mu.Unlock()
+	if smtp.count(mailFiring) == 0 || smtp.count(mailResolved) == 0 || len(auths) == 0 ||
+		slices.ContainsFunc(auths, func(a string) bool { return a != "alertmanager:s3cret-from-a-file" }) ||
+		!slices.ContainsFunc(rcpts, func(r string) bool { return strings.Contains(r, "oncall@wedsync.test") }) {
+		t.Errorf("mail: subjects %q, logins %q, recipients %q", subjects, auths, rcpts)
+	}
 	if n := sink.count(firing); n != 1 {
 		t.Errorf("%d firing notifications for one failure, want 1 (repeat_interval is longer than the test)", n)
 	}

@@ -133,3 +133,40 @@ func TestActiveFailures(t *testing.T) {
 		t.Fatalf("tied failures of one service: %d listed, want 1 (%+v)", n, got)
 	}
 }
+
+// BenchmarkActiveFailures: the renewal's query on a year of events, 100,000
+// across 20 services, 2 % failed. The renewal runs it every interval.
+func BenchmarkActiveFailures(b *testing.B) {
+	ctx := context.Background()
+	dsn := storetest.DSN(b)
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(ctx)
+	// One event every five minutes, the services in turn.
+	if _, err := c.Exec(ctx, `INSERT INTO scaling_events (event_type, service_name, trigger_reason, before_config, after_config,
+			status, initiated_by, error_message, started_at, completed_at)
+		SELECT 'scale_up', 'svc' || (i % 20), 'bench', '{}', '{}',
+			CASE WHEN i % 50 = 0 THEN 'failed' ELSE 'completed' END, 'autoscaler',
+			CASE WHEN i % 50 = 0 THEN 'actuator: 503' END,
+			now() - interval '1 year' + i * interval '5 minutes', now() - interval '1 year' + i * interval '5 minutes' + interval '30 seconds'
+		FROM generate_series(1, 100000) AS i`); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `ANALYZE scaling_events`); err != nil {
+		b.Fatal(err)
+	}
+	since := time.Now().Add(-7 * 24 * time.Hour)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.ActiveFailures(ctx, since); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
