@@ -295,3 +295,72 @@ func TestTransitionResumesAfterRestart(t *testing.T) {
 		t.Fatalf("active phase %s", ph.Name)
 	}
 }
+
+// renewingAlerter records what the loop asks to keep firing.
+type renewingAlerter struct {
+	recordingAlerter
+	mu     sync.Mutex
+	renews [][]string
+}
+
+func (r *renewingAlerter) RenewFailures(_ context.Context, active []store.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ids []string
+	for _, e := range active {
+		ids = append(ids, e.ID)
+	}
+	r.renews = append(r.renews, ids)
+	return nil
+}
+
+func (r *renewingAlerter) last() ([]string, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.renews) == 0 {
+		return nil, 0
+	}
+	return r.renews[len(r.renews)-1], len(r.renews)
+}
+
+// The loop keeps a standing failure alerted, from the event log, and stops
+// once a later action of the service ends it.
+func TestFailuresRenewedWhileTheyStand(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := storetest.New(t)
+	neutralPhase(t, st)
+	failed, _ := st.BeginEvent(ctx, store.NewEvent{Type: store.EventScaleUp, Service: "api", TriggerReason: "high_cpu_usage",
+		Before: []byte(`{"replicas":2}`), After: []byte(`{"replicas":4}`), InitiatedBy: "autoscaler"})
+	if _, err := st.FinishEvent(ctx, failed.ID, store.StatusFailed, "not settled"); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := policy.Parse([]byte(pol))
+	obs := &fixedObserver{}
+	obs.set(0.6, "")
+	al := &renewingAlerter{}
+	sc, err := scaler.New(scaler.Config{Policy: p, Store: st, Observer: obs, Alerter: al, RenewFailures: 50 * time.Millisecond,
+		Actuators: map[string]actuator.Actuator{"api": &memActuator{ready: actuator.State{Replicas: 4}}},
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)), SettlePoll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go sc.Run(ctx)
+	waitUntil := func(what string, ok func([]string, int) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok(al.last()) {
+			if time.Now().After(deadline) {
+				ids, n := al.last()
+				t.Fatalf("%s: after %d renewals the last listed %v", what, n, ids)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitUntil("the failure renewed", func(ids []string, n int) bool { return n >= 3 && len(ids) == 1 && ids[0] == failed.ID })
+	if _, err := sc.Retry(ctx, failed.ID, "ops", false); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil("the failure ended by its retry", func(ids []string, n int) bool { return len(ids) == 0 })
+}

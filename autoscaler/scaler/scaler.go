@@ -64,6 +64,18 @@ type Alerter interface {
 	OverCostCeiling(ctx context.Context, e store.Event, ceiling string) error
 }
 
+// FailureRenewer is an Alerter that keeps failure alerts firing while the
+// failures last and resolves them when they end (package alerting's).
+type FailureRenewer interface {
+	RenewFailures(ctx context.Context, active []store.Event) error
+}
+
+// FailureStore lists the failures still standing: failed events that are
+// their service's latest finished event.
+type FailureStore interface {
+	ActiveFailures(ctx context.Context, since time.Time) ([]store.Event, error)
+}
+
 // Lease is this replica's lease (package lease's Keeper).
 type Lease interface {
 	Holder() string
@@ -86,6 +98,13 @@ type Config struct {
 	// Capacities reads load-test throughput per replica (optional).
 	Capacities CapacityReader
 	Alerter    Alerter // optional
+	// RenewFailures, when set (with an Alerter that is a FailureRenewer and
+	// a Store that is a FailureStore), is how often the standing failures
+	// are re-posted to Alertmanager (and ended ones resolved).
+	RenewFailures time.Duration
+	// FailureWindow is how far back a standing failure is still alerted
+	// (default 7 days).
+	FailureWindow time.Duration
 	// Budgets, when set, make scale-ups budget-aware (see overBudget).
 	Budgets BudgetStore
 	DryRun  bool
@@ -207,6 +226,13 @@ func (s *Scaler) Run(ctx context.Context) error {
 	s.refitAll(ctx)
 	tick := time.NewTicker(s.cfg.Policy.SyncPeriod.D())
 	defer tick.Stop()
+	if s.renewsFailures() {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.renewFailures(ctx)
+		}()
+	}
 	s.syncAll(ctx)
 	for {
 		select {
@@ -226,6 +252,41 @@ func (s *Scaler) Run(ctx context.Context) error {
 			s.Reconcile(ctx, false)
 			s.syncAll(ctx)
 			s.refitAll(ctx)
+		}
+	}
+}
+
+func (s *Scaler) renewsFailures() bool {
+	_, ok1 := s.cfg.Alerter.(FailureRenewer)
+	_, ok2 := s.cfg.Store.(FailureStore)
+	return s.cfg.RenewFailures > 0 && ok1 && ok2
+}
+
+// renewFailures re-posts the standing failures every RenewFailures until
+// ctx ends: an alert lives only a few renewals, so a failure is alerted
+// while it stands — across restarts and replicas, since the list comes from
+// the event log — and resolved soon after a retry, a rollback or a later
+// action ends it.
+func (s *Scaler) renewFailures(ctx context.Context) {
+	r, fs := s.cfg.Alerter.(FailureRenewer), s.cfg.Store.(FailureStore)
+	window := s.cfg.FailureWindow
+	if window <= 0 {
+		window = 7 * 24 * time.Hour
+	}
+	t := time.NewTicker(s.cfg.RenewFailures)
+	defer t.Stop()
+	for {
+		active, err := fs.ActiveFailures(ctx, s.cfg.Now().Add(-window))
+		if err == nil {
+			err = r.RenewFailures(ctx, active)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("renew failure alerts", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

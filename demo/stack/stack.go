@@ -189,7 +189,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.Prometheus, err = devstack.StartPrometheus(ctx, devstack.ServerOptions{Port: promPort, Dir: promDir,
 		Config: []byte(fmt.Sprintf(prometheusConfig, strings.Join(amTargets, ", "), hostPort(fleetPort), hostPort(autoscalerPort), hostPort(promPort))),
 		Files: map[string][]byte{"rules/recording.rules.yml": files["recording.rules.yml"], "rules/alerting.rules.yml": files["alerting.rules.yml"],
-			"rules/cost.rules.yml": files["cost.rules.yml"], "rules/long-term.rules.yml": files["long-term.rules.yml"]},
+			"rules/cost.rules.yml": files["cost.rules.yml"], "rules/long-term.rules.yml": files["long-term.rules.yml"],
+			"rules/autoscaler.rules.yml": files["autoscaler.rules.yml"]},
 		// 13 months: the spec keeps 12, and a month of slack keeps
 		// year-over-year panels whole.
 		Args: []string{"--storage.tsdb.retention.time=395d"}})
@@ -233,6 +234,7 @@ rule_files:
   - rules/alerting.rules.yml
   - rules/cost.rules.yml
   - rules/long-term.rules.yml
+  - rules/autoscaler.rules.yml
 alerting:
   alertmanagers:
     - static_configs:

@@ -26,6 +26,12 @@ type Alerter interface {
 	Regression(ctx context.Context, r Regression) error
 }
 
+// Recoverer is an Alerter that also resolves a benchmark's regression
+// alert when a later run compares clean.
+type Recoverer interface {
+	Recovered(ctx context.Context, benchmark, testType, loadTestID string) error
+}
+
 // Alertmanager raises the regression alert on every Alertmanager given.
 type Alertmanager struct{ p *alertpost.Poster }
 

@@ -105,7 +105,7 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sc, err := buildScaler(pol, st, acts, nil, promURL, 5*time.Second, nil, "", true, logger, nil, nil)
+	sc, err := buildScaler(pol, st, acts, nil, promURL, 5*time.Second, nil, 0, "", true, logger, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -264,7 +264,7 @@ func actingScaler(ctx context.Context, pol *policy.File, st *store.Store, logger
 		return nil, nil, fmt.Errorf("take a lease: %w", err)
 	}
 	// A rollback or retry reads no metrics: it re-applies a recorded state.
-	sc, err := buildScaler(pol, st, acts, keeper, "http://localhost:9090", 5*time.Second, nil, "", false, logger, nil, nil)
+	sc, err := buildScaler(pol, st, acts, keeper, "http://localhost:9090", 5*time.Second, nil, 0, "", false, logger, nil, nil)
 	if err != nil {
 		cancel()
 		return nil, nil, err

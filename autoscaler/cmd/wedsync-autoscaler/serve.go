@@ -51,6 +51,7 @@ type serveFlags struct {
 	queryTimeout   time.Duration
 	recommendEvery time.Duration
 	leaseTTL       time.Duration
+	renewAlerts    time.Duration
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -65,6 +66,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "Decide and log, but never act.")
 	fs.DurationVar(&f.queryTimeout, "prometheus.timeout", 5*time.Second, "Timeout of one Prometheus query.")
 	fs.DurationVar(&f.recommendEvery, "recommendations.interval", time.Hour, "How often optimization recommendations are generated (0: never).")
+	fs.DurationVar(&f.renewAlerts, "alerts.renew-interval", time.Minute, "How often standing failed actions are re-posted to Alertmanager (each post lives four intervals; a failure that ended is resolved).")
 	fs.DurationVar(&f.leaseTTL, "lease.ttl", 30*time.Second, "How long this replica's lease lives without a heartbeat; another replica takes over its unfinished actions only after it expired (and the actuator timeout passed).")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -110,7 +112,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("take the lease: %w", err)
 	}
 	logger.Info("lease taken", "holder", keeper.Holder(), "ttl", f.leaseTTL)
-	sc, err := buildScaler(pol, st, acts, keeper, f.prometheusURL, f.queryTimeout, f.alertmanagers, f.externalURL, f.dryRun, logger,
+	sc, err := buildScaler(pol, st, acts, keeper, f.prometheusURL, f.queryTimeout, f.alertmanagers, f.renewAlerts, f.externalURL, f.dryRun, logger,
 		scaler.NewMetrics(reg), planner)
 	if err != nil {
 		return err
@@ -230,7 +232,7 @@ func longestCall(acts map[string]actuator.Actuator) time.Duration {
 // buildScaler assembles the loop; lk is the replica's lease (nil for the
 // one-shot commands, which own whatever they start).
 func buildScaler(pol *policy.File, st scaler.Store, acts map[string]actuator.Actuator, lk scaler.Lease, promURL string, timeout time.Duration,
-	alertmanagers []string, externalURL string, dryRun bool, logger *slog.Logger, m *scaler.Metrics, caps scaler.CapacityReader) (*scaler.Scaler, error) {
+	alertmanagers []string, renew time.Duration, externalURL string, dryRun bool, logger *slog.Logger, m *scaler.Metrics, caps scaler.CapacityReader) (*scaler.Scaler, error) {
 	obs, err := observe.NewPrometheus(promURL, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("--prometheus.url: %w", err)
@@ -247,6 +249,12 @@ func buildScaler(pol *policy.File, st scaler.Store, acts map[string]actuator.Act
 		am, err := alerting.NewAlertmanager(alertmanagers, externalURL, logger)
 		if err != nil {
 			return nil, fmt.Errorf("--alertmanager.url: %w", err)
+		}
+		if renew > 0 {
+			if err := am.RenewEvery(renew); err != nil {
+				return nil, fmt.Errorf("--alerts.renew-interval: %w", err)
+			}
+			cfg.RenewFailures = renew
 		}
 		cfg.Alerter = am
 	}
