@@ -350,4 +350,3 @@ func pruneSamples(s []predict.Sample, from time.Time) []predict.Sample {
 	}
 	return s[i:]
 }
-
