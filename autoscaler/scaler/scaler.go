@@ -397,6 +397,7 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	res.Current, res.Observations = g.cur, g.obs
 	p := g.p
 
+	s.fillWindow(ctx, ss, p, name, now, g.level, g.obs)
 	in, notes := ss.ctl.Gather(p, now, g.level, g.obs, s.cfg.Policy.SyncPeriod.D(), s.gapAfter())
 	res.Notes = notes
 	in.SLOBreached = sloBreached(g.alerts)
