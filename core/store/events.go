@@ -168,8 +168,11 @@ func insertEvent(ctx context.Context, db DBTX, e NewEvent, rollbackOf *string) (
 // ErrBusy while another action on the same service is unfinished: that
 // constraint is what makes actions exactly-once across duplicate
 // notifications and autoscaler replicas.
+//
+// Under WithAudit, the call's audit row is written in the same transaction.
 func (s *Store) BeginEvent(ctx context.Context, e NewEvent) (Event, error) {
-	if e.Decision == nil {
+	audit := pendingFrom(ctx)
+	if e.Decision == nil && audit == nil {
 		return insertEvent(ctx, s.pool, e, nil)
 	}
 	var out Event
@@ -178,10 +181,16 @@ func (s *Store) BeginEvent(ctx context.Context, e NewEvent) (Event, error) {
 		if out, err = insertEvent(ctx, tx, e, nil); err != nil {
 			return err
 		}
-		d := *e.Decision
-		d.EventID = out.ID
-		return insertDecision(ctx, tx, d)
+		if e.Decision != nil {
+			d := *e.Decision
+			d.EventID = out.ID
+			if err := insertDecision(ctx, tx, d); err != nil {
+				return err
+			}
+		}
+		return audit.write(ctx, tx, out.ID)
 	})
+	audit.committed(err)
 	return out, err
 }
 
@@ -192,6 +201,7 @@ func (s *Store) BeginEvent(ctx context.Context, e NewEvent) (Event, error) {
 // what state it is in.
 func (s *Store) BeginRollback(ctx context.Context, originalID string, e NewEvent) (Event, error) {
 	var out Event
+	audit := pendingFrom(ctx) // written in this transaction, if any
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		orig, err := scanEvent(tx.QueryRow(ctx, `SELECT `+eventColumns+` FROM scaling_events WHERE id = $1::uuid FOR UPDATE`, originalID))
 		if err != nil {
@@ -203,9 +213,12 @@ func (s *Store) BeginRollback(ctx context.Context, originalID string, e NewEvent
 		if orig.Service != e.Service {
 			return fmt.Errorf("rollback of %s must act on service %q, not %q", originalID, orig.Service, e.Service)
 		}
-		out, err = insertEvent(ctx, tx, e, &originalID)
-		return err
+		if out, err = insertEvent(ctx, tx, e, &originalID); err != nil {
+			return err
+		}
+		return audit.write(ctx, tx, out.ID)
 	})
+	audit.committed(err)
 	return out, err
 }
 
