@@ -117,6 +117,31 @@ type fixture struct {
 	srv    *httptest.Server
 	act    *memActuator
 	tokens map[string]string // role → secret
+	// retry, when set, stands in for scaler.Retry (see withRetry).
+	retry func(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error)
+}
+
+// withRetry is the real scaler with a Retry the test controls: the API
+// is tested on its side of the Scaler interface, scaler.Retry on its own.
+// Without f.retry an event that is not failed gets the ConflictError
+// scaler.Retry documents, and a failed one goes to the real Retry.
+type withRetry struct {
+	*scaler.Scaler
+	f *fixture
+}
+
+func (w withRetry) Retry(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error) {
+	if w.f.retry != nil {
+		return w.f.retry(ctx, eventID, user, dryRun)
+	}
+	ev, err := w.f.st.GetEvent(ctx, eventID)
+	if err != nil {
+		return store.Event{}, err
+	}
+	if ev.Status != store.StatusFailed {
+		return store.Event{}, &store.ConflictError{What: "scaling event " + eventID, State: string(ev.Status)}
+	}
+	return w.Scaler.Retry(ctx, eventID, user, dryRun)
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -157,7 +182,7 @@ services:
 	ctx, cancel := context.WithCancel(context.Background())
 	runner := loadrun.New(ctx, &record.Recorder{Store: st, Logger: logger}, scenario.DefaultLimits, logger)
 	t.Cleanup(func() { cancel(); runner.Wait() })
-	srv := adminapi.New(adminapi.Config{Store: st, Scaler: f.sc, Growth: f.sc, Recommendations: st, LoadTestStore: st, LoadTests: runner, Costs: st,
+	srv := adminapi.New(adminapi.Config{Store: st, Scaler: withRetry{f.sc, f}, Growth: f.sc, Recommendations: st, LoadTestStore: st, LoadTests: runner, Costs: st,
 		Planner: &capacity.Planner{Prom: promv1.NewAPI(c), Store: st, Policy: pol}, Plans: st, Measurements: st,
 		Prometheus: promv1.NewAPI(c), Logger: logger})
 	f.srv = httptest.NewServer(srv.Handler())

@@ -67,6 +67,14 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 		if err != nil {
 			return store.Event{}, fmt.Errorf("%w: %w", ErrBadTarget, err)
 		}
+		// Bounds are hard: a person asking past them is told so, not clamped.
+		if lo, hi := decision.Bounds(p, in.Schedule); want < lo || want > hi {
+			if p.Mode == policy.Vertical {
+				return store.Event{}, fmt.Errorf("%w: tier %s is outside the bounds in force [%s, %s]", ErrBadTarget,
+					t.Target.Tier, p.Tiers[lo].Name, p.Tiers[hi].Name)
+			}
+			return store.Event{}, fmt.Errorf("%w: %d is outside the bounds in force [%d, %d]", ErrBadTarget, want, lo, hi)
+		}
 		out = decision.Limit(p, in, want)
 	} else {
 		// "As an alert would": the metrics decide, in the asked direction,

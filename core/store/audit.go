@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -51,7 +52,12 @@ func insertAudit(ctx context.Context, db DBTX, e AuditEntry) (int64, error) {
 		storableText(e.Actor), storableText(e.Role), storableText(e.Method), storableText(e.Path), e.Status,
 		storableText(e.ResourceID), storableText(e.IdempotencyKey), req, storableText(e.Error)).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("record audit: %w", translate(err))
+		// A refused audit row is the server's failure, not bad input: only
+		// "database unavailable" (retry later) is passed on as such.
+		if err = translate(err); errors.Is(err, ErrUnavailable) {
+			return 0, fmt.Errorf("record audit: %w", err)
+		}
+		return 0, fmt.Errorf("record audit: %v", err)
 	}
 	return id, nil
 }
