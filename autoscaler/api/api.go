@@ -142,7 +142,13 @@ func (r *request) decode(v any) error {
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &te):
-			return errBadRequest(te.Field, "%s: got a JSON %s, want %s", orRequest(te.Field), te.Value, te.Type.String())
+			// te.Field leaves out map keys (services.<name>): the value's
+			// place in the body names it whole.
+			field := te.Field
+			if p, ok := pathAtOffset(r.body, te.Offset); ok {
+				field = p
+			}
+			return errBadRequest(field, "%s: got a JSON %s, want %s", orRequest(field), te.Value, te.Type.String())
 		case errors.As(err, &se):
 			return errBadRequest("", "malformed JSON at byte %d: %v", se.Offset, se)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -117,6 +117,7 @@ type fixture struct {
 	srv    *httptest.Server
 	act    *memActuator
 	tokens map[string]string // role → secret
+	dsn    string            // the fixture's own database
 	// retry, when set, stands in for scaler.Retry (see withRetry).
 	retry func(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error)
 }
@@ -163,7 +164,12 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := storetest.New(t)
+	dsn := storetest.DSN(t)
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
 	// The policy's bounds alone apply: the seeded startup phase would cap
 	// api at 3 replicas.
 	ph, _ := st.ActivePhase(context.Background())
@@ -171,7 +177,7 @@ services:
 		t.Fatal(err)
 	}
 	obs, _ := observe.NewPrometheus(p.URL(), 5*time.Second)
-	f := &fixture{t: t, st: st, act: &memActuator{state: actuator.State{Replicas: 2}}, tokens: map[string]string{}}
+	f := &fixture{t: t, st: st, dsn: dsn, act: &memActuator{state: actuator.State{Replicas: 2}}, tokens: map[string]string{}}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.sc, err = scaler.New(scaler.Config{Policy: pol, Store: st, Observer: obs, Actuators: map[string]actuator.Actuator{"api": f.act},
 		Logger: logger, SettlePoll: 10 * time.Millisecond})

@@ -268,6 +268,43 @@ var dbTextRE = regexp.MustCompile(`SQLSTATE|constraint|violates|pq:|ERROR:`)
 
 func leaksDatabase(msg string) bool { return dbTextRE.MatchString(msg) }
 
+// pathAtOffset is the path of the value that ends at byte offset off of
+// body (where encoding/json reports a type error).
+func pathAtOffset(body []byte, off int64) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		n := len(stack)
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				if dec.InputOffset() >= off { // a container where a scalar belongs
+					return pathOf(stack), true
+				}
+				stack = append(stack, frame{object: d == '{', expectKey: d == '{'})
+				continue
+			}
+			stack = stack[:n-1]
+		} else if k, ok := tok.(string); ok && n > 0 && stack[n-1].object && stack[n-1].expectKey {
+			stack[n-1].key, stack[n-1].expectKey = k, false
+			continue
+		} else if dec.InputOffset() >= off {
+			return pathOf(stack), true
+		}
+		if n := len(stack); n > 0 { // a value ended
+			if stack[n-1].object {
+				stack[n-1].expectKey = true
+			} else {
+				stack[n-1].index++
+			}
+		}
+	}
+}
+
 // unknownFieldPath finds where in body the unknown field name sits, for
 // v's type: encoding/json names only the key, and a nested one
 // ("scaling_config.services.api.min_replica") must be named whole. "" if
