@@ -25,7 +25,7 @@ func TestCheckJSONTextNamesTheField(t *testing.T) {
 		ok          bool
 	}{
 		{`{"a": "fine", "b": [1, "two", {"c": null}]}`, "", true},
-		{`{"a": "C:\\u0000"}`, "", true}, // a backslash, then u0000: text
+		{`{"a": "C:\\u0000"}`, "", true},  // a backslash, then u0000: text
 		{`{"a": "\\\u0000"}`, "a", false}, // a backslash, then an escaped NUL
 		{`{"a": "\u0000"}`, "a", false},
 		{`{"a": {"b": [1, {"c": "x\u0000"}]}}`, "a.b[1].c", false},
