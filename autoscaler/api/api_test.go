@@ -122,10 +122,8 @@ type fixture struct {
 	retry func(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error)
 }
 
-// withRetry is the real scaler with a Retry the test controls: the API
-// is tested on its side of the Scaler interface, scaler.Retry on its own.
-// Without f.retry an event that is not failed gets the ConflictError
-// scaler.Retry documents, and a failed one goes to the real Retry.
+// withRetry is the real scaler with a Retry a test may replace (f.retry):
+// the API's side of the Scaler interface is then tested on its own.
 type withRetry struct {
 	*scaler.Scaler
 	f *fixture
@@ -134,13 +132,6 @@ type withRetry struct {
 func (w withRetry) Retry(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error) {
 	if w.f.retry != nil {
 		return w.f.retry(ctx, eventID, user, dryRun)
-	}
-	ev, err := w.f.st.GetEvent(ctx, eventID)
-	if err != nil {
-		return store.Event{}, err
-	}
-	if ev.Status != store.StatusFailed {
-		return store.Event{}, &store.ConflictError{What: "scaling event " + eventID, State: string(ev.Status)}
 	}
 	return w.Scaler.Retry(ctx, eventID, user, dryRun)
 }

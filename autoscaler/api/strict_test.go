@@ -433,3 +433,39 @@ func TestRetryRoute(t *testing.T) {
 		t.Fatalf("Retry calls %q, want %q", calls, want)
 	}
 }
+
+// With the real scaler: retrying a failed event re-applies its target as a
+// new event whose audit row commits with it; rolling back a failed event is
+// accepted too.
+func TestRetryAndRollbackOfAFailedEvent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	failed, err := f.st.BeginEvent(ctx, store.NewEvent{Type: store.EventScaleUp, Service: "api", TriggerReason: "t",
+		Before: []byte(`{"replicas": 2}`), After: []byte(`{"replicas": 5}`), InitiatedBy: "autoscaler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.FinishEvent(ctx, failed.ID, store.StatusFailed, "actuator said no"); err != nil {
+		t.Fatal(err)
+	}
+	r := f.do(store.RoleOperator, "POST", "/api/admin/scaling/events/"+failed.ID+"/retry", `{}`)
+	if r.status != 202 {
+		t.Fatalf("retry: %d %s", r.status, r.raw)
+	}
+	f.sc.Wait()
+	if cur, _ := f.act.Current(ctx); cur.Replicas != 5 {
+		t.Fatalf("fleet at %d after the retry, want 5", cur.Replicas)
+	}
+	ev, _ := f.st.GetEvent(ctx, r.body["id"].(string))
+	audit, _ := f.st.ListAudit(ctx, 10)
+	if len(audit) != 1 || audit[0].Status != 202 || !audit[0].At.Equal(ev.StartedAt) {
+		t.Fatalf("audit %+v; retry event started %s", audit, ev.StartedAt)
+	}
+	if r := f.do(store.RoleOperator, "POST", "/api/admin/scaling/events/"+failed.ID+"/retry", ``); r.status != 409 {
+		t.Fatalf("second retry: %d %s", r.status, r.raw)
+	}
+	if r := f.do(store.RoleOperator, "POST", "/api/admin/scaling/events/"+failed.ID+"/rollback", `{"dry_run": true}`); r.status != 200 {
+		t.Fatalf("dry-run rollback of a failed event: %d %s", r.status, r.raw)
+	}
+}
