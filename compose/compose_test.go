@@ -220,14 +220,24 @@ func promtool(t *testing.T, args ...string) {
 	}
 }
 
+// composeAlertmanager are the parameters the stack's Alertmanager
+// configuration is rendered with: the autoscaler service, and the files
+// its secrets are mounted at. No email: an SMTP relay's address would have
+// to be written into the file, so people hear on Slack, whose URL comes
+// from .env (ALERT_SLACK_WEBHOOK_URL).
+var composeAlertmanager = rules.Params{
+	WebhookURL:             "http://wedsync-autoscaler:9681/webhook/alertmanager",
+	WebhookCredentialsFile: "/etc/wedsync/webhook-token",
+	SlackWebhookURLFile:    "/etc/wedsync/slack-webhook-url",
+}
+
 // TestAlertmanagerConfigIsRendered: the stack's Alertmanager configuration
-// is rules/'s production one, pointed at the autoscaler service.
+// is rules/'s production one, pointed at the autoscaler service, with
+// every file it reads mounted from a secret of .env; the autoscaler's own
+// alerts reach people on Slack, as amtool resolves the routes.
 func TestAlertmanagerConfigIsRendered(t *testing.T) {
 	t.Parallel()
-	files, err := rules.Render("production", rules.Params{
-		WebhookURL:             "http://wedsync-autoscaler:9681/webhook/alertmanager",
-		WebhookCredentialsFile: "/etc/wedsync/webhook-token",
-	})
+	files, err := rules.Render("production", composeAlertmanager)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,6 +261,39 @@ func TestAlertmanagerConfigIsRendered(t *testing.T) {
 	}
 	if out, err := exec.Command(amtool, "check-config", path).CombinedOutput(); err != nil {
 		t.Errorf("amtool check-config: %v\n%s", err, out)
+	}
+
+	p := load(t)
+	mounted := map[string]string{}
+	for _, sec := range p.Services["alertmanager"].Secrets {
+		def := p.Secrets[sec.Source]
+		mounted[sec.Target] = p.Environment[def.Environment]
+	}
+	for _, f := range []string{composeAlertmanager.WebhookCredentialsFile, composeAlertmanager.SlackWebhookURLFile} {
+		if mounted[f] == "" {
+			t.Errorf("Alertmanager reads %s, which no secret set by .env.example is mounted at (mounted: %v)", f, mounted)
+		}
+	}
+	if u := mounted[composeAlertmanager.SlackWebhookURLFile]; !strings.HasPrefix(u, "https://hooks.slack.com/") {
+		t.Errorf("the Slack secret of .env.example is %q, not a Slack webhook URL", u)
+	}
+	routes := []struct {
+		labels    []string
+		receivers string
+	}{
+		{[]string{"alertname=WedsyncScalingActionFailed", "severity=critical", "service=api", "event_type=scale_up", "event_id=e1"}, "autoscaler-oncall"},
+		{[]string{"alertname=WedsyncActuatorStateUnknown", "severity=critical", "service=api"}, "autoscaler-oncall"},
+		{[]string{"alertname=WedsyncLoadTestRegression", "severity=warning", "benchmark=api-baseline", "test_type=baseline"}, "autoscaler-oncall"},
+		{[]string{"alertname=WedsyncScaleUpOverCostCeiling", "severity=warning", "service=api", "cost_alert_type=slo_over_budget"},
+			"autoscaler-oncall,wedsync-autoscaler-costs,operations-slack,operations-email"},
+		{[]string{"alertname=ServiceCPUHigh", "scaling_service=api", "scaling_action=scale_up"}, "wedsync-autoscaler"},
+		{[]string{"alertname=SomethingElse"}, "operations"},
+	}
+	for _, r := range routes {
+		args := append([]string{"config", "routes", "test", "--config.file=" + path, "--verify.receivers=" + r.receivers}, r.labels...)
+		if out, err := exec.Command(amtool, args...).CombinedOutput(); err != nil {
+			t.Errorf("amtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
 	}
 }
 

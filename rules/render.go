@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
+	"net/mail"
 	"net/url"
 	"strings"
 	"text/template"
@@ -32,17 +34,20 @@ const (
 	// WarningRulesFile holds the early warnings to people: anomalies,
 	// latency degradation, scrape targets down.
 	WarningRulesFile = "warnings.rules.yml"
+	// AutoscalerRulesFile holds the alerts on the autoscaler's own
+	// metrics (an actuator whose state cannot be read).
+	AutoscalerRulesFile = "autoscaler.rules.yml"
 )
 
 // Files lists the rendered file names in a stable order.
 var Files = []string{RecordingRulesFile, BaselineRulesFile, AlertingRulesFile, CostRulesFile, LongTermRulesFile,
-	SLORulesFile, WarningRulesFile, AlertmanagerFile}
+	SLORulesFile, WarningRulesFile, AutoscalerRulesFile, AlertmanagerFile}
 
 // RuleFiles are the rendered files Prometheus loads (rule_files).
 // The order is the order unit tests evaluate groups in: the bands before
 // the alerts that read them.
 var RuleFiles = []string{RecordingRulesFile, BaselineRulesFile, AlertingRulesFile, CostRulesFile, LongTermRulesFile,
-	SLORulesFile, WarningRulesFile}
+	SLORulesFile, WarningRulesFile, AutoscalerRulesFile}
 
 // Params are the parts of the output that depend on where it is deployed,
 // not on the profile.
@@ -52,7 +57,33 @@ type Params struct {
 	// CostWebhookURL receives the cost and capacity alerts (the autoscaler
 	// records them in cost_alerts); empty means WebhookURL + "/costs".
 	CostWebhookURL string
+	// SlackWebhookURLFile holds the Slack incoming-webhook URL that every
+	// Slack integration posts to (Alertmanager reads the file at each
+	// notification: the URL is a secret and can be rotated without a
+	// reload); empty means DefaultSlackWebhookURLFile.
+	SlackWebhookURLFile string
+	// Email also mails the autoscaler's own alerts to people when its To
+	// is set.
+	Email EmailParams
 }
+
+// EmailParams configure the autoscaler alerts' email integration.
+type EmailParams struct {
+	To        string // one address or a comma-separated list
+	From      string
+	Smarthost string // host:port of the SMTP relay
+	// AuthUsername and AuthPasswordFile log in to the relay (both or
+	// neither); the password is read from the file, never written here.
+	AuthUsername     string
+	AuthPasswordFile string
+	// NoTLS sends without STARTTLS, for a relay on loopback; Alertmanager
+	// otherwise refuses a relay that does not offer it.
+	NoTLS bool
+}
+
+// DefaultSlackWebhookURLFile is where the Slack webhook URL is read from
+// unless Params says otherwise.
+const DefaultSlackWebhookURLFile = "/etc/wedsync/slack-webhook-url"
 
 // DefaultParams point at an autoscaler on its default port on the same host.
 func DefaultParams() Params {
@@ -60,18 +91,56 @@ func DefaultParams() Params {
 		WebhookURL:             "http://localhost:9681/webhook/alertmanager",
 		WebhookCredentialsFile: "/etc/wedsync/webhook-token",
 		CostWebhookURL:         "http://localhost:9681/webhook/alertmanager/costs",
+		SlackWebhookURLFile:    DefaultSlackWebhookURLFile,
+		Email: EmailParams{
+			To:               "autoscaler-oncall@wedsync.example.com",
+			From:             "alertmanager@wedsync.example.com",
+			Smarthost:        "smtp.wedsync.example.com:587",
+			AuthUsername:     "alertmanager@wedsync.example.com",
+			AuthPasswordFile: "/etc/wedsync/smtp-password",
+		},
 	}
 }
 
-// withDefaults derives CostWebhookURL from WebhookURL when it is empty:
-// the path gains /costs, the query and fragment stay where they were.
+// withDefaults derives CostWebhookURL from WebhookURL when it is empty
+// (the path gains /costs, the query and fragment stay where they were) and
+// reads Slack's URL from its default file when none is named.
 func (p Params) withDefaults() Params {
 	if p.CostWebhookURL == "" && p.WebhookURL != "" {
 		if u, err := url.Parse(p.WebhookURL); err == nil {
 			p.CostWebhookURL = u.JoinPath("costs").String()
 		}
 	}
+	if p.SlackWebhookURLFile == "" {
+		p.SlackWebhookURLFile = DefaultSlackWebhookURLFile
+	}
 	return p
+}
+
+func (e EmailParams) validate() []error {
+	if e == (EmailParams{}) {
+		return nil
+	}
+	var errs []error
+	if e.To == "" {
+		errs = append(errs, errors.New("Email.To: required when any other email setting is given"))
+	} else if _, err := mail.ParseAddressList(e.To); err != nil {
+		errs = append(errs, fmt.Errorf("Email.To: %q: %w", e.To, err))
+	}
+	if e.From == "" {
+		errs = append(errs, errors.New("Email.From: required with Email.To"))
+	} else if _, err := mail.ParseAddress(e.From); err != nil {
+		errs = append(errs, fmt.Errorf("Email.From: %q: %w", e.From, err))
+	}
+	if e.Smarthost == "" {
+		errs = append(errs, errors.New("Email.Smarthost: required with Email.To"))
+	} else if host, port, err := net.SplitHostPort(e.Smarthost); err != nil || host == "" || port == "" {
+		errs = append(errs, fmt.Errorf("Email.Smarthost: must be host:port, got %q", e.Smarthost))
+	}
+	if (e.AuthUsername == "") != (e.AuthPasswordFile == "") {
+		errs = append(errs, errors.New("Email.AuthUsername, Email.AuthPasswordFile: set both or neither"))
+	}
+	return errs
 }
 
 // Validate rejects parameters Alertmanager would refuse or misread.
@@ -96,6 +165,7 @@ func (p Params) Validate() error {
 		// would answer 401 to every notification.
 		errs = append(errs, errors.New("WebhookCredentialsFile: must not be empty"))
 	}
+	errs = append(errs, p.Email.validate()...)
 	return errors.Join(errs...)
 }
 

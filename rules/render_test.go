@@ -109,6 +109,16 @@ func TestRenderRejects(t *testing.T) {
 			`render demo: params: WebhookURL: must be an absolute http or https URL, got "/webhook/alertmanager"`},
 		{"unparsable URL", "production", Params{WebhookURL: "http://[::1", WebhookCredentialsFile: "/tmp/token"},
 			`render production: params: WebhookURL: parse "http://[::1": missing ']' in host`},
+		{"email without a recipient", "demo", withEmail(EmailParams{From: "am@example.com", Smarthost: "smtp:25"}),
+			"render demo: params: Email.To: required when any other email setting is given"},
+		{"email recipient only", "demo", withEmail(EmailParams{To: "oncall@example.com"}),
+			"render demo: params: Email.From: required with Email.To\nEmail.Smarthost: required with Email.To"},
+		{"bad addresses and relay", "demo", withEmail(EmailParams{To: "oncall@", From: "me", Smarthost: "smtp.example.com"}),
+			`render demo: params: Email.To: "oncall@": mail: missing '@' or angle-addr` + "\n" +
+				`Email.From: "me": mail: missing '@' or angle-addr` + "\n" +
+				`Email.Smarthost: must be host:port, got "smtp.example.com"`},
+		{"password file without user", "demo", withEmail(EmailParams{To: "a@example.com", From: "b@example.com", Smarthost: "smtp:587", AuthPasswordFile: "/run/pw"}),
+			"render demo: params: Email.AuthUsername, Email.AuthPasswordFile: set both or neither"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,6 +178,64 @@ func TestRenderParams(t *testing.T) {
 	if _, err := Render("demo", p); err == nil || err.Error() != `render demo: params: CostWebhookURL: must be an absolute http or https URL, got "costs"` {
 		t.Errorf("relative cost URL: %v", err)
 	}
+
+	// Slack's URL file and the email settings, whatever they hold; no
+	// email integration without a recipient; the default URL file when
+	// none is named.
+	p = Params{WebhookURL: "http://127.0.0.1:41234/webhook/alertmanager", WebhookCredentialsFile: "/tmp/token",
+		SlackWebhookURLFile: "/run/secrets/slack: #1\"",
+		Email: EmailParams{To: `"On call" <oncall@example.com>, b@example.com`, From: "am@example.com", Smarthost: "127.0.0.1:2525",
+			AuthUsername: "am: #x", AuthPasswordFile: "/run/secrets/smtp: #pw", NoTLS: true}}
+	for _, tc := range []struct {
+		name   string
+		p      Params
+		slack  string
+		emails int
+	}{
+		{"all set", p, p.SlackWebhookURLFile, 1},
+		{"no email", Params{WebhookURL: p.WebhookURL, WebhookCredentialsFile: p.WebhookCredentialsFile}, DefaultSlackWebhookURLFile, 0},
+	} {
+		files, err := Render("production", tc.p)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var cfg alertmanagerConfig
+		if err := yaml.Unmarshal(files[AlertmanagerFile], &cfg); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		slack := 0
+		for _, rc := range cfg.Receivers {
+			for _, sc := range rc.SlackConfigs {
+				slack++
+				if sc.APIURLFile != tc.slack {
+					t.Errorf("%s: %s api_url_file = %q, want %q", tc.name, rc.Name, sc.APIURLFile, tc.slack)
+				}
+			}
+			if rc.Name != "autoscaler-oncall" {
+				continue
+			}
+			if len(rc.EmailConfigs) != tc.emails {
+				t.Fatalf("%s: %d email configs, want %d", tc.name, len(rc.EmailConfigs), tc.emails)
+			}
+			if tc.emails == 0 {
+				continue
+			}
+			e, want := rc.EmailConfigs[0], tc.p.Email
+			if e.To != want.To || e.From != want.From || e.Smarthost != want.Smarthost || e.AuthUsername != want.AuthUsername ||
+				e.AuthPasswordFile != want.AuthPasswordFile || e.RequireTLS == nil || *e.RequireTLS {
+				t.Errorf("%s: email = %+v", tc.name, e)
+			}
+		}
+		if slack != 3 {
+			t.Errorf("%s: %d slack configs, want 3 (autoscaler, platform, costs)", tc.name, slack)
+		}
+	}
+}
+
+func withEmail(e EmailParams) Params {
+	p := DefaultParams()
+	p.Email = e
+	return p
 }
 
 type alertmanagerConfig struct {
@@ -194,6 +262,19 @@ type alertmanagerConfig struct {
 	Receivers []struct {
 		Name           string          `yaml:"name"`
 		WebhookConfigs []webhookConfig `yaml:"webhook_configs"`
+		SlackConfigs   []struct {
+			APIURLFile   string `yaml:"api_url_file"`
+			SendResolved bool   `yaml:"send_resolved"`
+		} `yaml:"slack_configs"`
+		EmailConfigs []struct {
+			To               string `yaml:"to"`
+			From             string `yaml:"from"`
+			Smarthost        string `yaml:"smarthost"`
+			AuthUsername     string `yaml:"auth_username"`
+			AuthPasswordFile string `yaml:"auth_password_file"`
+			RequireTLS       *bool  `yaml:"require_tls"`
+			SendResolved     bool   `yaml:"send_resolved"`
+		} `yaml:"email_configs"`
 	} `yaml:"receivers"`
 }
 
@@ -251,17 +332,28 @@ func TestAlertmanagerContract(t *testing.T) {
 		}
 		// The autoscaler's route continues, so that alerts also meant for
 		// people (notify="platform") reach the platform routes after it.
-		if len(r.Routes) != 4 || r.Routes[0].Receiver != "wedsync-autoscaler" ||
+		// So does the route of its own alerts, so that the over-ceiling
+		// alert (a cost alert too) reaches the cost route.
+		if len(r.Routes) != 5 || r.Routes[0].Receiver != "wedsync-autoscaler" ||
 			!slices.Equal(r.Routes[0].Matchers, []string{`scaling_action!=""`}) || !r.Routes[0].Continue ||
 			!slices.Equal(r.Routes[0].GroupBy, []string{"alertname", "scaling_service"}) || len(r.Routes[0].Routes) != 0 ||
-			r.Routes[1].Receiver != "platform-pager" || !slices.Equal(r.Routes[1].Matchers, []string{`notify="platform"`, `severity="page"`}) ||
-			r.Routes[2].Receiver != "platform-slack" || !slices.Equal(r.Routes[2].Matchers, []string{`notify="platform"`}) {
+			r.Routes[1].Receiver != "autoscaler-oncall" || !r.Routes[1].Continue || len(r.Routes[1].Routes) != 0 ||
+			r.Routes[2].Receiver != "platform-pager" || !slices.Equal(r.Routes[2].Matchers, []string{`notify="platform"`, `severity="page"`}) ||
+			r.Routes[3].Receiver != "platform-slack" || !slices.Equal(r.Routes[3].Matchers, []string{`notify="platform"`}) {
 			t.Errorf("%s: child routes = %+v", profile, r.Routes)
+		}
+		if len(r.Routes) == 5 {
+			ar, at := r.Routes[1], th.Profiles[profile].AutoscalerAlerts.Alertmanager
+			if !slices.Equal(ar.Matchers, []string{`alertname=~"` + strings.Join(AutoscalerAlerts, "|") + `"`}) ||
+				!slices.Equal(ar.GroupBy, []string{"alertname", "service", "benchmark"}) || ar.GroupWait != at.GroupWait.String() ||
+				ar.GroupInterval != at.GroupInterval.String() || ar.RepeatInterval != at.RepeatInterval.String() {
+				t.Errorf("%s: route of the autoscaler's own alerts = %+v", profile, ar)
+			}
 		}
 		// Cost alerts: to the autoscaler's cost webhook and to people, each
 		// child continuing to the next, with the profile's cost timings.
-		if len(r.Routes) == 4 {
-			cr, ct := r.Routes[3], th.Profiles[profile].Cost.Alertmanager
+		if len(r.Routes) == 5 {
+			cr, ct := r.Routes[4], th.Profiles[profile].Cost.Alertmanager
 			if !slices.Equal(cr.Matchers, []string{`cost_alert_type!=""`}) || cr.GroupWait != ct.GroupWait.String() ||
 				cr.GroupInterval != ct.GroupInterval.String() || cr.RepeatInterval != ct.RepeatInterval.String() ||
 				len(cr.Routes) != 3 || cr.Routes[0].Receiver != "wedsync-autoscaler-costs" || !cr.Routes[0].Continue ||
@@ -276,8 +368,29 @@ func TestAlertmanagerContract(t *testing.T) {
 				t.Errorf("%s: operations must stay a placeholder without integrations", profile)
 			}
 		}
-		if !slices.Equal(names, []string{"operations", "wedsync-autoscaler", "wedsync-autoscaler-costs", "platform-pager", "platform-slack", "operations-slack", "operations-email"}) {
+		if !slices.Equal(names, []string{"operations", "wedsync-autoscaler", "wedsync-autoscaler-costs", "autoscaler-oncall", "platform-pager", "platform-slack", "operations-slack", "operations-email"}) {
 			t.Errorf("%s: receivers = %q", profile, names)
+		}
+		// People hear of the autoscaler's own alerts on Slack and by email,
+		// from the deployment's parameters, resolutions included.
+		dp := DefaultParams()
+		for _, rc := range cfg.Receivers {
+			for _, sc := range rc.SlackConfigs {
+				if sc.APIURLFile != dp.SlackWebhookURLFile || !sc.SendResolved {
+					t.Errorf("%s: %s slack config = %+v", profile, rc.Name, sc)
+				}
+			}
+			if rc.Name != "autoscaler-oncall" {
+				continue
+			}
+			if len(rc.SlackConfigs) != 1 || len(rc.EmailConfigs) != 1 {
+				t.Errorf("%s: autoscaler-oncall has %d slack and %d email configs, want 1 and 1", profile, len(rc.SlackConfigs), len(rc.EmailConfigs))
+				continue
+			}
+			if e := rc.EmailConfigs[0]; e.To != dp.Email.To || e.From != dp.Email.From || e.Smarthost != dp.Email.Smarthost ||
+				e.AuthUsername != dp.Email.AuthUsername || e.AuthPasswordFile != dp.Email.AuthPasswordFile || e.RequireTLS != nil || !e.SendResolved {
+				t.Errorf("%s: autoscaler-oncall email = %+v", profile, e)
+			}
 		}
 		if cc := cfg.webhook(t, "wedsync-autoscaler-costs"); cc.URL != DefaultParams().CostWebhookURL || !cc.SendResolved ||
 			cc.HTTPConfig.Authorization.Type != "Bearer" || cc.HTTPConfig.Authorization.CredentialsFile != DefaultParams().WebhookCredentialsFile {

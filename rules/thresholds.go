@@ -88,6 +88,9 @@ type Profile struct {
 	LatencyDegradation  Degradation `yaml:"latency_degradation"`
 	PredictedSaturation Saturation  `yaml:"predicted_saturation"`
 	TargetDown          Hold        `yaml:"target_down"`
+
+	// AutoscalerAlerts: the autoscaler's own alerts to people (autoscaler.go).
+	AutoscalerAlerts AutoscalerAlertTimings `yaml:"autoscaler_alerts"`
 }
 
 // CostThresholds are the thresholds of the cost and capacity alerts. The
@@ -338,6 +341,7 @@ func (p *Profile) applyDefaults() {
 	}
 	c.Alertmanager.applyDefaults(defaultCostGroupWait, defaultCostGroupInterval, defaultCostRepeatInterval)
 	p.applyEarlyDefaults()
+	p.AutoscalerAlerts.applyDefaults()
 }
 
 func (a *AlertmanagerTimings) applyDefaults(wait, interval, repeat Duration) {

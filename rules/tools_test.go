@@ -260,6 +260,17 @@ func TestAmtoolCheckConfig(t *testing.T) {
 					"wedsync-autoscaler-costs,operations-slack,operations-email"},
 				{[]string{"alertname=CapacityExhaustionSoon", "cost_alert_type=capacity_exhaustion", "resource=database_storage"},
 					"wedsync-autoscaler-costs,operations-slack,operations-email"},
+				// The autoscaler's own alerts reach its people; the
+				// over-ceiling one is also recorded as a cost alert.
+				{[]string{"alertname=WedsyncScalingActionFailed", "severity=critical", "service=api", "event_type=scale_up", "event_id=e1"}, "autoscaler-oncall"},
+				{[]string{"alertname=WedsyncActuatorStateUnknown", "severity=critical", "service=api"}, "autoscaler-oncall"},
+				{[]string{"alertname=WedsyncLoadTestRegression", "severity=warning", "benchmark=api-baseline", "test_type=baseline"}, "autoscaler-oncall"},
+				{[]string{"alertname=WedsyncScaleUpOverCostCeiling", "severity=warning", "service=api", "event_id=e1", "cost_alert_type=slo_over_budget"},
+					"autoscaler-oncall,wedsync-autoscaler-costs,operations-slack,operations-email"},
+			}
+			// Every one of them, by the list the route is rendered from.
+			for _, name := range AutoscalerAlerts {
+				runTool(t, "amtool", "config", "routes", "test", "--config.file="+config, "--verify.receivers=autoscaler-oncall", "alertname="+name, "service=api")
 			}
 			for _, r := range routes {
 				args := append([]string{"config", "routes", "test", "--config.file=" + config, "--verify.receivers=" + r.receiver}, r.labels...)

@@ -119,6 +119,7 @@ func (p *Profile) validate(path string, ps *problems) {
 	p.LatencyDegradation.validate(path+".latency_degradation", ps)
 	p.PredictedSaturation.validate(path+".predicted_saturation", p, ps)
 	positive(ps, path+".target_down.for", p.TargetDown.For)
+	p.AutoscalerAlerts.validate(path+".autoscaler_alerts", p, ps)
 }
 
 func (c CostThresholds) validate(path string, ps *problems) {

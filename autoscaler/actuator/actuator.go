@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 )
 
 // State is the capacity of a service: Replicas for horizontal policies,
@@ -117,3 +118,27 @@ func New(c Config, logger *slog.Logger) (Actuator, error) {
 	}
 	return nil, fmt.Errorf("unknown actuator type %q", c.Type)
 }
+
+// Bounded is an actuator whose calls have a known longest duration.
+type Bounded interface {
+	CallTimeout() time.Duration
+}
+
+// CallTimeout is the longest one call of a may run, def when a does not
+// say. A replica taking over an orphaned action waits this long after the
+// owner died before applying again, so the two calls never overlap.
+func CallTimeout(a Actuator, def time.Duration) time.Duration {
+	if b, ok := a.(Bounded); ok {
+		return b.CallTimeout()
+	}
+	return def
+}
+
+// CallTimeout is the HTTP client's timeout.
+func (h *HTTP) CallTimeout() time.Duration { return h.cfg.Timeout.D() }
+
+// CallTimeout is the API server request timeout.
+func (k *Kubernetes) CallTimeout() time.Duration { return k.cfg.Timeout.D() }
+
+// CallTimeout is the Management API request timeout.
+func (s *Supabase) CallTimeout() time.Duration { return s.cfg.Timeout.D() }

@@ -45,6 +45,9 @@ func (c *ExecConfig) Validate(path string) []error {
 	return errs
 }
 
+// execWaitDelay is how long a killed command's output is waited for.
+const execWaitDelay = time.Second
+
 // Exec is the exec actuator.
 type Exec struct {
 	cfg    ExecConfig
@@ -92,6 +95,10 @@ func (e *Exec) Current(ctx context.Context) (State, error) {
 	return State{Tier: v}, nil
 }
 
+// CallTimeout is the longest one command may run (its timeout, plus the
+// wait for its output after it is killed).
+func (e *Exec) CallTimeout() time.Duration { return e.cfg.Timeout.D() + execWaitDelay }
+
 // Apply runs apply_command with the target rendered into its arguments.
 func (e *Exec) Apply(ctx context.Context, target State) error {
 	argv := make([]string, len(e.args))
@@ -110,9 +117,10 @@ func (e *Exec) run(ctx context.Context, argv []string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout.D())
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	detachable(cmd)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = time.Second
+	cmd.WaitDelay = execWaitDelay
 	err := cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
 		return "", fmt.Errorf("%s: timed out after %s", argv[0], e.cfg.Timeout)

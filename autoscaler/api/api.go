@@ -26,6 +26,8 @@ import (
 type Store interface {
 	Authenticate(ctx context.Context, secret string) (store.Token, error)
 	RecordAudit(ctx context.Context, e store.AuditEntry) error
+	FinishAudit(ctx context.Context, id int64, status int, resourceID, errMsg string) error
+	BeginAudit(ctx context.Context) error
 	BeginIdempotent(ctx context.Context, scope, key, requestHash string) (store.Idempotent, bool, error)
 	FinishIdempotent(ctx context.Context, scope, key string, status int, body json.RawMessage) error
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
@@ -140,11 +142,20 @@ func (r *request) decode(v any) error {
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &te):
-			return errBadRequest(te.Field, "%s: got a JSON %s, want %s", te.Field, te.Value, te.Type.String())
+			// te.Field leaves out map keys (services.<name>): the value's
+			// place in the body names it whole.
+			field := te.Field
+			if p, ok := pathAtOffset(r.body, te.Offset); ok {
+				field = p
+			}
+			return errBadRequest(field, "%s: got a JSON %s, want %s", orRequest(field), te.Value, te.Type.String())
 		case errors.As(err, &se):
 			return errBadRequest("", "malformed JSON at byte %d: %v", se.Offset, se)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			if p := unknownFieldPath(r.body, v, f); p != "" {
+				f = p
+			}
 			return errBadRequest(f, "%s: unknown field", f)
 		}
 		return errBadRequest("", "malformed JSON: %v", err)
@@ -186,26 +197,52 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		r := &request{Request: hr, ctx: ctx, actor: tok, body: body}
+		// Text no field may hold is refused before anything acts, on
+		// every route; an acting call's refusal is audited like any other.
+		bad := checkRequest(rt.pattern, hr, body)
 		if !rt.acting {
+			if bad != nil {
+				writeError(w, bad)
+				return
+			}
 			status, v, err := rt.handle(r)
 			s.respond(w, status, v, err)
 			return
 		}
-		status, payload := s.act(r, rt)
+		status, payload := s.act(r, rt, bad)
 		writeRaw(w, status, payload)
 	})
 }
 
 // act runs a mutating handler under its idempotency key (if any) and
-// records the call — refused, replayed or run — in the audit trail.
-func (s *Server) act(r *request, rt route) (int, []byte) {
-	status, payload, err := s.idempotent(r, rt)
-	entry := store.AuditEntry{Actor: r.actor.Name, Role: r.actor.Role, Method: r.Method, Path: r.URL.Path, Status: status,
-		ResourceID: r.resourceID, IdempotencyKey: r.Header.Get("Idempotency-Key"), Request: r.body}
+// records the call — refused, replayed or run — in the audit trail. A call
+// that changes something has its audit row written by the store in the
+// transaction of the change (store.WithAudit): no change without its row.
+// act then completes that row with the answer, or, when nothing was
+// changed, writes the row itself.
+func (s *Server) act(r *request, rt route, bad *apiError) (int, []byte) {
+	entry := store.AuditEntry{Actor: r.actor.Name, Role: r.actor.Role, Method: r.Method, Path: r.URL.Path,
+		IdempotencyKey: r.Header.Get("Idempotency-Key"), Request: r.body}
+	r.ctx = store.WithAudit(r.ctx, entry)
+	var status int
+	var payload []byte
+	var err error
+	if bad != nil {
+		status, payload, err = fail(bad)
+	} else {
+		status, payload, err = s.idempotent(r, rt)
+	}
+	entry.Status, entry.ResourceID = status, r.resourceID
 	if err != nil {
 		entry.Error = err.Error()
 	}
-	if aerr := s.cfg.Store.RecordAudit(context.WithoutCancel(r.ctx), entry); aerr != nil {
+	ctx := context.WithoutCancel(r.ctx)
+	if id, ok := store.AuditWritten(r.ctx); ok {
+		if aerr := s.cfg.Store.FinishAudit(ctx, id, entry.Status, entry.ResourceID, entry.Error); aerr != nil {
+			s.cfg.Logger.Error("audit trail: the change is recorded, its answer is not", "err", aerr, "audit_id", id,
+				"actor", entry.Actor, "path", entry.Path, "status", status)
+		}
+	} else if aerr := s.cfg.Store.RecordAudit(ctx, entry); aerr != nil {
 		s.cfg.Logger.Error("audit trail", "err", aerr, "actor", entry.Actor, "path", entry.Path)
 	}
 	return status, payload
@@ -215,9 +252,6 @@ func (s *Server) idempotent(r *request, rt route) (int, []byte, error) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
 		return s.run(r, rt)
-	}
-	if len(key) > 200 {
-		return fail(errBadRequest("Idempotency-Key", "Idempotency-Key: longer than 200 characters"))
 	}
 	scope := r.actor.Name + " " + r.Method + " " + r.URL.Path
 	sum := sha256.Sum256(r.body)
@@ -278,14 +312,32 @@ func (s *Server) respond(w http.ResponseWriter, status int, v any, err error) {
 }
 
 // classify maps errors onto statuses: the API's own errors as they are,
-// store sentinels to 404/409/400/503, anything else 500.
+// store sentinels to 404/409/400/503, anything else 500. No answer carries
+// database text: a message that looks like it is logged and replaced.
 func (s *Server) classify(err error) *apiError {
+	ae := s.classifyErr(err)
+	if leaksDatabase(ae.Message) || leaksDatabase(ae.State) {
+		s.cfg.Logger.Error("admin API: database text kept out of an answer", "err", err, "status", ae.Status)
+		safe := *ae
+		safe.Message, safe.State = http.StatusText(ae.Status), ""
+		if ae.Status == http.StatusBadRequest {
+			safe.Message = "a value was refused as invalid"
+		}
+		return &safe
+	}
+	return ae
+}
+
+func (s *Server) classifyErr(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
 	}
 	var ce *store.ConflictError
+	var ve *store.ValidationError
 	switch {
+	case errors.As(err, &ve):
+		return errBadRequest(ve.Field, "%s", ve.Error())
 	case errors.As(err, &ce):
 		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error(), State: ce.State}
 	case errors.Is(err, store.ErrNotFound):
@@ -293,7 +345,11 @@ func (s *Server) classify(err error) *apiError {
 	case errors.Is(err, store.ErrBusy):
 		return &apiError{Status: http.StatusConflict, Code: "busy", Message: err.Error(), State: "in_progress"}
 	case errors.Is(err, store.ErrInvalid):
-		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: err.Error()}
+		// The database's own checks refused a value the API's validation
+		// let through: its text names constraints and columns, so the
+		// answer says only what happened.
+		s.cfg.Logger.Warn("admin API: the database refused a value", "err", err)
+		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "a value was refused as invalid (outside what the database accepts)"}
 	case errors.Is(err, store.ErrUnavailable):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "database unavailable, retry later"}
 	}

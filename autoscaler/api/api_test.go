@@ -117,6 +117,23 @@ type fixture struct {
 	srv    *httptest.Server
 	act    *memActuator
 	tokens map[string]string // role → secret
+	dsn    string            // the fixture's own database
+	// retry, when set, stands in for scaler.Retry (see withRetry).
+	retry func(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error)
+}
+
+// withRetry is the real scaler with a Retry a test may replace (f.retry):
+// the API's side of the Scaler interface is then tested on its own.
+type withRetry struct {
+	*scaler.Scaler
+	f *fixture
+}
+
+func (w withRetry) Retry(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error) {
+	if w.f.retry != nil {
+		return w.f.retry(ctx, eventID, user, dryRun)
+	}
+	return w.Scaler.Retry(ctx, eventID, user, dryRun)
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -138,7 +155,12 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := storetest.New(t)
+	dsn := storetest.DSN(t)
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
 	// The policy's bounds alone apply: the seeded startup phase would cap
 	// api at 3 replicas.
 	ph, _ := st.ActivePhase(context.Background())
@@ -146,7 +168,7 @@ services:
 		t.Fatal(err)
 	}
 	obs, _ := observe.NewPrometheus(p.URL(), 5*time.Second)
-	f := &fixture{t: t, st: st, act: &memActuator{state: actuator.State{Replicas: 2}}, tokens: map[string]string{}}
+	f := &fixture{t: t, st: st, dsn: dsn, act: &memActuator{state: actuator.State{Replicas: 2}}, tokens: map[string]string{}}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.sc, err = scaler.New(scaler.Config{Policy: pol, Store: st, Observer: obs, Actuators: map[string]actuator.Actuator{"api": f.act},
 		Logger: logger, SettlePoll: 10 * time.Millisecond})
@@ -157,7 +179,7 @@ services:
 	ctx, cancel := context.WithCancel(context.Background())
 	runner := loadrun.New(ctx, &record.Recorder{Store: st, Logger: logger}, scenario.DefaultLimits, logger)
 	t.Cleanup(func() { cancel(); runner.Wait() })
-	srv := adminapi.New(adminapi.Config{Store: st, Scaler: f.sc, Growth: f.sc, Recommendations: st, LoadTestStore: st, LoadTests: runner, Costs: st,
+	srv := adminapi.New(adminapi.Config{Store: st, Scaler: withRetry{f.sc, f}, Growth: f.sc, Recommendations: st, LoadTestStore: st, LoadTests: runner, Costs: st,
 		Planner: &capacity.Planner{Prom: promv1.NewAPI(c), Store: st, Policy: pol}, Plans: st, Measurements: st,
 		Prometheus: promv1.NewAPI(c), Logger: logger})
 	f.srv = httptest.NewServer(srv.Handler())

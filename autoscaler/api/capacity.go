@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -86,8 +87,11 @@ func (s *Server) capacityPlan(r *request) (int, any, error) {
 	if err := r.decode(&req); err != nil {
 		return 0, nil, err
 	}
-	if req.Name == "" || len(req.Name) > 200 {
-		return 0, nil, errBadRequest("name", "name: required, at most 200 characters")
+	if req.Name == "" {
+		return 0, nil, errBadRequest("name", "name: required")
+	}
+	if e := checkLen("name", req.Name, maxNameLen); e != nil {
+		return 0, nil, e
 	}
 	fs, err := s.cfg.Planner.Forecasts(r.ctx)
 	if err != nil {
@@ -214,5 +218,9 @@ func unavailable(err error) error {
 	if _, ok := err.(*apiError); ok {
 		return err
 	}
-	return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: fmt.Sprintf("%v", err)}
+	msg := fmt.Sprintf("%v", err)
+	if errors.Is(err, store.ErrUnavailable) || leaksDatabase(msg) {
+		msg = "database unavailable, retry later" // never the database's own text
+	}
+	return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: msg}
 }

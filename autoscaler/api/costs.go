@@ -2,8 +2,8 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
+	"regexp"
 	"sort"
 	"time"
 
@@ -287,12 +287,25 @@ type budgetRequest struct {
 	Active          *bool   `json:"is_active"`
 }
 
+// maxBudgetLimit is what budget_limit's column, numeric(14, 2), holds.
+var maxBudgetLimit = decimal.RequireFromString("999999999999.99")
+
+var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// maxAlertThresholds bounds alert_thresholds.
+const maxAlertThresholds = 20
+
 func (req budgetRequest) validate(create bool) (decimal.Decimal, error) {
 	var limit decimal.Decimal
 	if req.Limit != nil {
 		d, err := decimal.NewFromString(*req.Limit)
 		if err != nil || !d.IsPositive() {
 			return limit, errBadRequest("budget_limit", "budget_limit: %q is not a positive decimal (e.g. \"1500.00\")", *req.Limit)
+		}
+		// Money is exact: a cent more precise than the column would be
+		// rounded away, so it is refused instead.
+		if !d.Equal(d.Round(2)) || d.GreaterThan(maxBudgetLimit) {
+			return limit, errBadRequest("budget_limit", "budget_limit: %q must have at most 2 decimal places and be at most %s", *req.Limit, maxBudgetLimit.StringFixed(2))
 		}
 		limit = d
 	} else if create {
@@ -301,6 +314,9 @@ func (req budgetRequest) validate(create bool) (decimal.Decimal, error) {
 	if req.Period != nil && *req.Period != "monthly" && *req.Period != "quarterly" && *req.Period != "yearly" {
 		return limit, errBadRequest("period", "period: %q is not monthly, quarterly or yearly", *req.Period)
 	}
+	if len(req.AlertThresholds) > maxAlertThresholds {
+		return limit, errBadRequest("alert_thresholds", "alert_thresholds: %d of them, at most %d", len(req.AlertThresholds), maxAlertThresholds)
+	}
 	for _, t := range req.AlertThresholds {
 		if t <= 0 || t > 1000 {
 			return limit, errBadRequest("alert_thresholds", "alert_thresholds: %d is not a percentage from 1 to 1000", t)
@@ -308,6 +324,14 @@ func (req budgetRequest) validate(create bool) (decimal.Decimal, error) {
 	}
 	if create && req.Name == "" {
 		return limit, errBadRequest("budget_name", "budget_name: required")
+	}
+	for _, f := range []struct{ name, v string }{{"budget_name", req.Name}, {"service_name", req.Service}, {"team", req.Team}, {"feature", req.Feature}} {
+		if e := checkLen(f.name, f.v, maxNameLen); e != nil {
+			return limit, e
+		}
+	}
+	if req.Currency != "" && !currencyRE.MatchString(req.Currency) {
+		return limit, errBadRequest("currency", "currency: %q is not an ISO 4217 code (e.g. USD)", req.Currency)
 	}
 	return limit, nil
 }
@@ -327,9 +351,6 @@ func (s *Server) createBudget(r *request) (int, any, error) {
 		b.Period = *req.Period
 	}
 	out, err := s.cfg.Costs.CreateBudget(r.ctx, b, r.actor.Name)
-	if errors.Is(err, store.ErrInvalid) {
-		return 0, nil, errBadRequest("", "budget: %v", err)
-	}
 	if err != nil {
 		return 0, nil, err
 	}
@@ -359,9 +380,6 @@ func (s *Server) updateBudget(r *request) (int, any, error) {
 		u.Limit = &limit
 	}
 	out, err := s.cfg.Costs.UpdateBudget(r.ctx, id, u)
-	if errors.Is(err, store.ErrInvalid) {
-		return 0, nil, errBadRequest("", "budget: %v", err)
-	}
 	if err != nil {
 		return 0, nil, err
 	}

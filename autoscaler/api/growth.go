@@ -3,8 +3,8 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -72,6 +72,9 @@ func (s *Server) transition(r *request) (int, any, error) {
 	if req.To == "" {
 		return 0, nil, errBadRequest("to", "to: required (a phase name or id)")
 	}
+	if e := checkLen("to", req.To, maxNameLen); e != nil {
+		return 0, nil, e
+	}
 	return s.transitionTo(r, req.To, req.DryRun)
 }
 
@@ -105,7 +108,9 @@ func (s *Server) transitionTo(r *request, phase string, dryRun bool) (int, any, 
 }
 
 type configurationRequest struct {
-	Phase                 string          `json:"phase"`
+	Phase string `json:"phase"`
+	// The phase's JSON columns, stored as sent once they have decoded
+	// strictly into the types that read them (scaler.PhaseConfig, targets).
 	ScalingConfig         json.RawMessage `json:"scaling_config"`
 	PerformanceTargets    json.RawMessage `json:"performance_targets"`
 	AutoTransitionEnabled *bool           `json:"auto_transition_enabled"`
@@ -113,38 +118,149 @@ type configurationRequest struct {
 	MaxUsers              *int            `json:"max_users"`
 }
 
+// maxPhaseReplicas bounds any count in a phase configuration; the policy's
+// bounds still apply on top (a phase narrows them, never widens them).
+const maxPhaseReplicas = 100000
+
+// validate checks the request on its own: strict shapes, ranges, names,
+// the users range where both ends are given. The field path is named.
+func (req configurationRequest) validate() error {
+	if req.Phase == "" {
+		return errBadRequest("phase", "phase: required (a phase name or id)")
+	}
+	if e := checkLen("phase", req.Phase, maxNameLen); e != nil {
+		return e
+	}
+	for field, raw := range map[string]json.RawMessage{"scaling_config": req.ScalingConfig, "performance_targets": req.PerformanceTargets} {
+		if len(raw) > 0 && raw[0] != '{' {
+			return errBadRequest(field, "%s: must be a JSON object", field)
+		}
+	}
+	if len(req.ScalingConfig) > 0 {
+		var cfg scaler.PhaseConfig
+		if err := decodeStrict(req.ScalingConfig, &cfg, "scaling_config"); err != nil {
+			return err
+		}
+		if err := validatePhaseConfig(cfg); err != nil {
+			return err
+		}
+	}
+	if len(req.PerformanceTargets) > 0 {
+		var tg targets
+		if err := decodeStrict(req.PerformanceTargets, &tg, "performance_targets"); err != nil {
+			return err
+		}
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{{"api_p95_ms", tg.P95Ms}, {"api_p99_ms", tg.P99Ms}, {"error_rate", tg.ErrorRate}} {
+			if f.v < 0 {
+				return errBadRequest("performance_targets."+f.name, "performance_targets.%s: must not be negative, got %g", f.name, f.v)
+			}
+		}
+		if tg.ErrorRate > 1 {
+			return errBadRequest("performance_targets.error_rate", "performance_targets.error_rate: a ratio from 0 to 1, got %g", tg.ErrorRate)
+		}
+	}
+	if req.MinUsers != nil && *req.MinUsers < 0 {
+		return errBadRequest("min_users", "min_users: must not be negative, got %d", *req.MinUsers)
+	}
+	if req.MaxUsers != nil && *req.MaxUsers < 1 {
+		return errBadRequest("max_users", "max_users: must be positive, got %d", *req.MaxUsers)
+	}
+	return nil
+}
+
+// validatePhaseConfig checks the ranges of a phase configuration; the
+// scaler checks it against the policy (tiers on the ladder).
+func validatePhaseConfig(cfg scaler.PhaseConfig) error {
+	count := func(field string, v *int) error {
+		if v != nil && (*v < 0 || *v > maxPhaseReplicas) {
+			return errBadRequest(field, "%s: %d is not a count from 0 to %d", field, *v, maxPhaseReplicas)
+		}
+		return nil
+	}
+	for _, name := range sortedKeys(cfg.Services) {
+		ps, at := cfg.Services[name], "scaling_config.services."+name
+		if !serviceNameRE.MatchString(name) {
+			return errBadRequest(at, "%s: %q is not a service name", at, name)
+		}
+		for _, c := range []struct {
+			field string
+			v     *int
+		}{{".min_replicas", ps.MinReplicas}, {".max_replicas", ps.MaxReplicas}, {".replicas", ps.Replicas}} {
+			if err := count(at+c.field, c.v); err != nil {
+				return err
+			}
+		}
+		if ps.MinReplicas != nil && ps.MaxReplicas != nil && *ps.MinReplicas > *ps.MaxReplicas {
+			return errBadRequest(at+".min_replicas", "%s.min_replicas: %d above max_replicas %d", at, *ps.MinReplicas, *ps.MaxReplicas)
+		}
+		if e := checkLen(at+".tier", ps.Tier, maxNameLen); e != nil {
+			return e
+		}
+	}
+	if db := cfg.Database; db != nil {
+		if err := count("scaling_config.database.read_replicas", db.ReadReplicas); err != nil {
+			return err
+		}
+		if e := checkLen("scaling_config.database.compute_tier", db.ComputeTier, maxNameLen); e != nil {
+			return e
+		}
+	}
+	for _, name := range sortedKeys(cfg.Workers) {
+		at := "scaling_config.workers." + name
+		if !serviceNameRE.MatchString(name) {
+			return errBadRequest(at, "%s: %q is not a service name", at, name)
+		}
+		n := cfg.Workers[name]
+		if err := count(at, &n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Server) configuration(r *request) (int, any, error) {
 	var req configurationRequest
 	if err := r.decode(&req); err != nil {
 		return 0, nil, err
 	}
-	if req.Phase == "" {
-		return 0, nil, errBadRequest("phase", "phase: required (a phase name or id)")
+	if err := req.validate(); err != nil {
+		return 0, nil, err
 	}
 	r.resourceID = req.Phase
-	for field, raw := range map[string]json.RawMessage{"scaling_config": req.ScalingConfig, "performance_targets": req.PerformanceTargets} {
-		if len(raw) > 0 && (raw[0] != '{') {
-			return 0, nil, errBadRequest(field, "%s: must be a JSON object", field)
-		}
-	}
 	if len(req.ScalingConfig) > 0 {
 		if err := s.cfg.Growth.ValidatePhaseConfig(req.ScalingConfig); err != nil {
-			return 0, nil, errBadRequest("scaling_config", "%v", err)
+			field, _, _ := strings.Cut(err.Error(), ":")
+			if strings.ContainsAny(field, " \"") {
+				field = "scaling_config"
+			}
+			return 0, nil, errBadRequest(field, "%v", err)
 		}
-	}
-	if req.MinUsers != nil && *req.MinUsers < 0 {
-		return 0, nil, errBadRequest("min_users", "min_users: must not be negative")
 	}
 	ph, err := s.cfg.Store.GetPhase(r.ctx, req.Phase)
 	if err != nil {
 		return 0, nil, err
 	}
+	// The users range as it will be, against the stored end not given.
+	lo, hi := ph.MinUsers, ph.MaxUsers
+	if req.MinUsers != nil {
+		lo = *req.MinUsers
+	}
+	if req.MaxUsers != nil {
+		hi = req.MaxUsers
+	}
+	if hi != nil && *hi <= lo {
+		field := "min_users"
+		if req.MaxUsers != nil {
+			field = "max_users"
+		}
+		return 0, nil, errBadRequest(field, "%s: phase %s would have min_users %d and max_users %d; max_users must be above min_users", field, ph.Name, lo, *hi)
+	}
 	updated, err := s.cfg.Store.UpdatePhase(r.ctx, ph.ID, store.PhaseUpdate{ScalingConfig: req.ScalingConfig,
 		PerformanceTargets: req.PerformanceTargets, AutoTransitionEnabled: req.AutoTransitionEnabled,
 		MinUsers: req.MinUsers, MaxUsers: req.MaxUsers})
-	if errors.Is(err, store.ErrInvalid) {
-		return 0, nil, errBadRequest("", "phase %s: %v", req.Phase, err)
-	}
 	if err != nil {
 		return 0, nil, err
 	}

@@ -41,9 +41,9 @@ func TestGrowthRoutes(t *testing.T) {
 		{"POST", "/api/admin/growth/transition", `{}`, 400, "to", "to: required"},
 		{"POST", "/api/admin/growth/transition", `{"to": "hypergrowth"}`, 404, "", "not found"},
 		{"PUT", "/api/admin/growth/configuration", `{"phase": "growth", "scaling_config": [1]}`, 400, "scaling_config", "must be a JSON object"},
-		{"PUT", "/api/admin/growth/configuration", `{"phase": "growth", "scaling_config": {"services": {"api": {"tier": "ci_small"}}}}`, 400, "scaling_config", "api scales horizontally"},
-		{"PUT", "/api/admin/growth/configuration", `{"phase": "growth", "scaling_config": {"services": {"api": {"min_replicas": 9, "max_replicas": 3}}}}`, 400, "scaling_config", "min_replicas 9 above max_replicas 3"},
-		{"PUT", "/api/admin/growth/configuration", `{"phase": "growth", "min_users": 50000}`, 400, "", "invalid data"},
+		{"PUT", "/api/admin/growth/configuration", `{"phase": "growth", "scaling_config": {"services": {"api": {"tier": "ci_small"}}}}`, 400, "scaling_config.services.api.tier", "api scales horizontally"},
+		{"PUT", "/api/admin/growth/configuration", `{"phase": "growth", "scaling_config": {"services": {"api": {"min_replicas": 9, "max_replicas": 3}}}}`, 400, "scaling_config.services.api.min_replicas", "9 above max_replicas 3"},
+		{"PUT", "/api/admin/growth/configuration", `{"phase": "growth", "min_users": 50000}`, 400, "min_users", "max_users must be above min_users"},
 		{"PUT", "/api/admin/growth/configuration", `{"scaling_config": {}}`, 400, "phase", "phase: required"},
 	}
 	for _, tc := range bad {

@@ -48,6 +48,9 @@ func (s *Server) startLoadTest(r *request) (int, any, error) {
 	if err := r.decode(&req); err != nil {
 		return 0, nil, err
 	}
+	if err := req.validate(); err != nil {
+		return 0, nil, err
+	}
 	sc, err := req.scenario()
 	if err != nil {
 		return 0, nil, err
@@ -68,6 +71,20 @@ func (s *Server) startLoadTest(r *request) (int, any, error) {
 	}
 	r.resourceID = lt.ID
 	return http.StatusAccepted, s.viewLoadTest(lt), nil
+}
+
+// validate checks the text fields; the scenario library checks the rest.
+func (req loadTestRequest) validate() error {
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"scenario", req.Scenario, maxNameLen}, {"name", req.Name, maxNameLen}, {"target", req.Target, maxTargetURLLen},
+		{"duration", req.Duration, maxNameLen}, {"ramp_up", req.RampUp, maxNameLen}, {"think_time", req.ThinkTime, maxNameLen}} {
+		if e := checkLen(f.name, f.v, f.max); e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 func (req loadTestRequest) scenario() (scenario.Scenario, error) {
@@ -238,8 +255,16 @@ func (s *Server) getLoadTest(r *request) (int, any, error) {
 func (s *Server) cancelLoadTest(r *request) (int, any, error) {
 	id := r.PathValue("id")
 	r.resourceID = id
+	if err := r.noBody(); err != nil {
+		return 0, nil, err
+	}
 	if !isUUID(id) {
 		return 0, nil, errNotFound("load test %s: not found", id)
+	}
+	// The cancel is a signal to the run, recorded by the run when it
+	// stops: the call is audited before it is sent.
+	if err := s.cfg.Store.BeginAudit(r.ctx); err != nil {
+		return 0, nil, err
 	}
 	if s.cfg.LoadTests.Cancel(id) {
 		return http.StatusAccepted, map[string]string{"id": id, "status": "cancelling"}, nil

@@ -50,6 +50,9 @@ func (s *Server) listRecommendations(r *request) (int, any, error) {
 func (s *Server) approveRecommendation(r *request) (int, any, error) {
 	id := r.PathValue("id")
 	r.resourceID = id
+	if err := r.noBody(); err != nil {
+		return 0, nil, err
+	}
 	if !isUUID(id) {
 		return 0, nil, errNotFound("recommendation %s: not found", id)
 	}
@@ -67,6 +70,9 @@ func (s *Server) approveRecommendation(r *request) (int, any, error) {
 func (s *Server) implementRecommendation(r *request) (int, any, error) {
 	id := r.PathValue("id")
 	r.resourceID = id
+	if err := r.noBody(); err != nil {
+		return 0, nil, err
+	}
 	if !isUUID(id) {
 		return 0, nil, errNotFound("recommendation %s: not found", id)
 	}

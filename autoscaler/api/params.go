@@ -10,7 +10,8 @@ import (
 )
 
 // timeRange reads from/to (RFC 3339) with defaults: to = now, from = to -
-// def. An inverted or unparseable range is a 400 naming the parameter.
+// def. An inverted, unparseable or unbounded range (checkRange) is a 400
+// naming the parameter.
 func (r *request) timeRange(now time.Time, def time.Duration) (time.Time, time.Time, error) {
 	to, err := r.timeParam("to", now)
 	if err != nil {
@@ -22,6 +23,9 @@ func (r *request) timeRange(now time.Time, def time.Duration) (time.Time, time.T
 	}
 	if !from.Before(to) {
 		return time.Time{}, time.Time{}, errBadRequest("from", "from (%s) must be before to (%s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	if e := checkRange(from, to); e != nil {
+		return time.Time{}, time.Time{}, e
 	}
 	return from, to, nil
 }

@@ -20,6 +20,7 @@ func (s *Server) table() []route {
 		{method: http.MethodGet, pattern: "/api/admin/scaling/events", role: viewer, handle: s.listEvents},
 		{method: http.MethodGet, pattern: "/api/admin/scaling/events/{id}", role: viewer, handle: s.getEvent},
 		{method: http.MethodPost, pattern: "/api/admin/scaling/events/{id}/rollback", role: operator, acting: true, handle: s.rollback},
+		{method: http.MethodPost, pattern: "/api/admin/scaling/events/{id}/retry", role: operator, acting: true, handle: s.retry},
 		{method: http.MethodGet, pattern: "/api/admin/scaling/phases", role: viewer, handle: s.listPhases},
 		{method: http.MethodPut, pattern: "/api/admin/scaling/phases/{id}/activate", role: admin, acting: true, handle: s.activatePhase},
 		{method: http.MethodPost, pattern: "/api/admin/scaling/load-tests", role: operator, acting: true, handle: s.startLoadTest},

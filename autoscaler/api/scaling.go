@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -110,14 +111,27 @@ func (s *Server) getEvent(r *request) (int, any, error) {
 	return http.StatusOK, viewEvent(e, true), nil
 }
 
-type rollbackRequest struct {
+// undoRequest is the optional body of rollback and retry.
+type undoRequest struct {
 	DryRun bool `json:"dry_run"`
 }
 
+// rollback undoes a completed or failed event as a new event.
 func (s *Server) rollback(r *request) (int, any, error) {
+	return s.undo(r, s.cfg.Scaler.Rollback)
+}
+
+// retry re-applies what a failed event meant to do, as a new event.
+func (s *Server) retry(r *request) (int, any, error) {
+	return s.undo(r, s.cfg.Scaler.Retry)
+}
+
+// undo is rollback and retry: the same body, statuses and errors (a
+// ConflictError, an event in the wrong state, is a 409 with its state).
+func (s *Server) undo(r *request, act func(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error)) (int, any, error) {
 	id := r.PathValue("id")
 	r.resourceID = id
-	var req rollbackRequest
+	var req undoRequest
 	if len(r.body) > 0 {
 		if err := r.decode(&req); err != nil {
 			return 0, nil, err
@@ -126,7 +140,7 @@ func (s *Server) rollback(r *request) (int, any, error) {
 	if !isUUID(id) {
 		return 0, nil, errNotFound("scaling event %s: not found", id)
 	}
-	ev, err := s.cfg.Scaler.Rollback(r.ctx, id, r.actor.Name, req.DryRun)
+	ev, err := act(r.ctx, id, r.actor.Name, req.DryRun)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -146,6 +160,19 @@ type triggerRequest struct {
 	DryRun   bool   `json:"dry_run"`
 }
 
+// validate checks what does not need the policy; the scaler checks the
+// target against the bounds in force (an out-of-bounds target is refused,
+// never clamped).
+func (req triggerRequest) validate() error {
+	if e := checkLen("reason", req.Reason, maxReasonLen); e != nil {
+		return e
+	}
+	if e := checkLen("tier", req.Tier, maxNameLen); e != nil {
+		return e
+	}
+	return nil
+}
+
 func (s *Server) trigger(r *request) (int, any, error) {
 	svc := r.PathValue("service")
 	r.resourceID = svc
@@ -154,6 +181,9 @@ func (s *Server) trigger(r *request) (int, any, error) {
 	}
 	var req triggerRequest
 	if err := r.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	if err := req.validate(); err != nil {
 		return 0, nil, err
 	}
 	t := scaler.Trigger{Reason: req.Reason, User: r.actor.Name, DryRun: req.DryRun}
@@ -178,9 +208,6 @@ func (s *Server) trigger(r *request) (int, any, error) {
 	}
 	if set != 1 {
 		return 0, nil, errBadRequest("", "give exactly one of replicas, tier or action")
-	}
-	if len(req.Reason) > 500 {
-		return 0, nil, errBadRequest("reason", "reason: longer than 500 characters")
 	}
 	ev, err := s.cfg.Scaler.Trigger(r.ctx, svc, t)
 	if errors.Is(err, scaler.ErrBadTarget) {
@@ -237,7 +264,9 @@ func (s *Server) health(r *request) (int, any, error) {
 	checks := map[string]string{"database": "ok", "prometheus": "ok"}
 	status := "ok"
 	if err := s.cfg.Store.Ping(r.ctx); err != nil {
-		checks["database"], status = err.Error(), "down"
+		// The driver's text (addresses, SQLSTATEs) goes to the log only.
+		s.cfg.Logger.Warn("health: database ping", "err", err)
+		checks["database"], status = "unreachable", "down"
 	}
 	if p, err := s.prometheus(); err != nil {
 		checks["prometheus"], status = err.Error(), "degraded"

@@ -26,8 +26,6 @@ const Combined = "combined"
 // time.
 type Service struct {
 	Name string
-	// started is when this controller began observing (process start).
-	started time.Time
 
 	history []decision.Recommendation
 	actions []decision.Action
@@ -39,10 +37,18 @@ type Service struct {
 	// finished): windows reaching back before it mix two fleet sizes.
 	changed time.Time
 
-	// dataSince is when the current run of valid observations began;
-	// lastValid the last valid evaluation. A gap resets dataSince.
+	// dataSince is when the current run of valid observations began
+	// (earlier than liveSince when history filled the window); lastValid
+	// the last valid evaluation (zero: none since the start). A gap starts
+	// a new run: gapAt is when it began, liveSince the first live sample
+	// after it, fromHistory how much of the window history filled.
 	dataSince, lastValid time.Time
 	inGap                bool
+	gapAt, liveSince     time.Time
+	restart              bool
+	fromHistory          time.Duration
+	// filled is what Backfill read for the run about to start.
+	filled *filled
 
 	capacity map[string]float64 // learned capacity per replica, by load metric
 	driver   []predict.Sample   // recent driver samples (trend)
@@ -54,9 +60,27 @@ type Service struct {
 	Tracker predict.Tracker
 }
 
-// New returns the state of a service first observed at started.
+// New returns the state of a service whose controller started at started
+// and has observed nothing yet: the first valid sample starts the
+// windows' observation (a restart is a gap), unless Backfill filled them
+// from history first.
 func New(name string, started time.Time) *Service {
-	return &Service{Name: name, started: started, dataSince: started}
+	return &Service{Name: name, gapAt: started, restart: true}
+}
+
+// AssumeObserved declares the data valid and continuous from since to
+// until, as if observed: for a one-shot eval or a replay that starts from
+// a settled fleet, where no earlier window can be read.
+func (c *Service) AssumeObserved(since, until time.Time) {
+	c.dataSince, c.lastValid, c.inGap, c.restart = since, until, false, false
+	c.gapAt, c.liveSince, c.fromHistory, c.filled = time.Time{}, time.Time{}, 0, nil
+}
+
+// newRun reports whether a valid sample at now starts a new run of
+// observation: the first since the start, or one after invalid samples or
+// after no evaluation for longer than gapAfter.
+func (c *Service) newRun(now time.Time, gapAfter time.Duration) bool {
+	return c.lastValid.IsZero() || c.inGap || now.Sub(c.lastValid) > gapAfter
 }
 
 // Notes are what an evaluation found besides the decision input, for
@@ -83,11 +107,19 @@ func (c *Service) Gather(p *policy.Service, now time.Time, current int, obs []de
 		valid = valid && o.Valid()
 	}
 	if valid {
-		if c.inGap || (!c.lastValid.IsZero() && now.Sub(c.lastValid) > gapAfter) {
+		if c.newRun(now, gapAfter) {
 			// The first valid sample after a gap starts the observation of
-			// every window again: a scale-down must not follow from it.
-			c.dataSince = now
+			// every window again — from history, when Backfill found it
+			// continuous up to now: a scale-down must not follow from it.
+			if !c.lastValid.IsZero() {
+				c.gapAt, c.restart = c.lastValid, false
+			}
+			c.dataSince, c.liveSince, c.fromHistory = now, now, 0
+			if f := c.filled; f != nil && !f.at.Before(now.Add(-gapAfter)) && !f.at.After(now) {
+				c.dataSince, c.fromHistory = f.since, f.covered
+			}
 		}
+		c.filled = nil
 		c.inGap, c.lastValid = false, now
 		// Learn only from windows of one fleet size: a rate window that
 		// spans a scale-up divides the old load by the new replica count.
@@ -98,7 +130,10 @@ func (c *Service) Gather(p *policy.Service, now time.Time, current int, obs []de
 		c.inGap = true
 	}
 	in := decision.Input{Now: now, Current: current, Observations: obs, Capacity: c.capacity, History: c.history,
-		HistorySince: laterOf(c.dataSince, c.started), Actions: c.actions, LastAction: c.lastAction}
+		HistorySince: c.dataSince, Actions: c.actions, LastAction: c.lastAction}
+	if !c.liveSince.IsZero() {
+		in.Gap = &decision.Gap{At: c.gapAt, Restart: c.restart, LiveSince: c.liveSince, FromHistory: c.fromHistory}
+	}
 	if set := p.ScheduleSet(); set != nil {
 		in.Schedule = set.At(now)
 	}
@@ -314,11 +349,4 @@ func pruneSamples(s []predict.Sample, from time.Time) []predict.Sample {
 		i++
 	}
 	return s[i:]
-}
-
-func laterOf(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

@@ -42,8 +42,9 @@ func TestGapRestartsTheWindows(t *testing.T) {
 	t.Parallel()
 	p := service(t)
 	c := New("api", t0.Add(-time.Hour))
+	c.AssumeObserved(t0.Add(-time.Hour), t0.Add(-15*time.Second))
 	in, _ := c.Gather(p, t0, 4, obs(0.5, 200), 15*time.Second, 45*time.Second)
-	if !in.HistorySince.Equal(t0.Add(-time.Hour)) {
+	if !in.HistorySince.Equal(t0.Add(-time.Hour)) || in.Gap != nil {
 		t.Fatalf("continuous data: since %s", in.HistorySince)
 	}
 	c.Gather(p, t0.Add(15*time.Second), 4, []decision.Observation{{Name: "cpu", Problem: "nan"}, {Name: "load", Value: 1}}, 15*time.Second, 45*time.Second)

@@ -33,8 +33,11 @@ import (
 type Outcome string
 
 const (
-	Scale           Outcome = "scale"
-	NoData          Outcome = "no_data"
+	Scale  Outcome = "scale"
+	NoData Outcome = "no_data"
+	// NoState: the actuator could not be read; nothing is decided on a
+	// state the autoscaler does not know.
+	NoState         Outcome = "no_state"
 	Cooldown        Outcome = "cooldown"
 	Stabilizing     Outcome = "stabilizing"
 	WithinTolerance Outcome = "within_tolerance"
@@ -50,7 +53,7 @@ const (
 )
 
 // Outcomes lists every outcome, for the schema's CHECK (tested).
-var Outcomes = []Outcome{Scale, NoData, Cooldown, Stabilizing, WithinTolerance, AtBound, RateLimited, InProgress,
+var Outcomes = []Outcome{Scale, NoData, NoState, Cooldown, Stabilizing, WithinTolerance, AtBound, RateLimited, InProgress,
 	CostCeiling, DryRun, ForecastOnly, Error}
 
 // Observation is one metric as read from Prometheus.
@@ -139,6 +142,9 @@ type Input struct {
 	// window longer than what was observed holds, so neither a restart nor
 	// a metrics gap can skip stabilization.
 	HistorySince time.Time
+	// Gap describes the data gap the current run of valid observation
+	// follows (nil: none known — a replay, an eval, a manual request).
+	Gap *Gap
 	// Actions are recent actions on the service (rate policies).
 	Actions []Action
 	// LastAction is when the service's last action finished (zero: never).
@@ -146,6 +152,22 @@ type Input struct {
 	// SLOBreached: a latency or error SLO alert is firing, so a scale-up
 	// goes past the service's cost ceiling.
 	SLOBreached bool
+}
+
+// Gap is the data gap before the current run of valid observation: a
+// scale-down waits until the down-window is observed again (live, or
+// filled from Prometheus history), and never follows from the first valid
+// sample after it.
+type Gap struct {
+	// At is when the gap began: the last valid sample before it, or the
+	// process start when Restart is set (the controller's history is empty).
+	At      time.Time
+	Restart bool
+	// LiveSince is the first valid live sample after the gap.
+	LiveSince time.Time
+	// FromHistory is how much of the window before LiveSince was filled
+	// from Prometheus history.
+	FromHistory time.Duration
 }
 
 // Output is the decision.
@@ -394,11 +416,12 @@ func decide(p *policy.Service, in Input, applyForecast bool) Output {
 		}
 		out.Reason = fmt.Sprintf("holding at %d (raw %d, stabilized %d): %s", in.Current, raw, stab, why)
 		return out
-	case !up && p.ScaleDown.StabilizationWindow.D() > 0 && in.Now.Sub(in.HistorySince) < p.ScaleDown.StabilizationWindow.D():
-		out.Outcome = Stabilizing
-		out.Reason = fmt.Sprintf("scale-down window %s not yet observed since %s: %s", p.ScaleDown.StabilizationWindow,
-			in.HistorySince.UTC().Format(time.RFC3339), why)
-		return out
+	case !up:
+		if held, reason := unobserved(in, p.ScaleDown.StabilizationWindow.D()); held {
+			out.Outcome = Stabilizing
+			out.Reason = reason + ": " + why
+			return out
+		}
 	}
 	if in.Allow != nil && (up && !in.Allow.Up || !up && !in.Allow.Down) {
 		out.Outcome = WithinTolerance
@@ -421,6 +444,42 @@ func decide(p *policy.Service, in Input, applyForecast bool) Output {
 		out.Reason += fmt.Sprintf(" (limited from %d by %s)", stab, lim.Reason)
 	}
 	return out
+}
+
+// unobserved says whether a scale-down must wait because its window w has
+// not been observed since the data gap (or the start): observed means
+// covered without a gap by live samples and Prometheus history, and a
+// live sample after the first one since the gap — the first valid sample
+// after a gap is often the artefact of it (a rate over a half-empty
+// window), so it alone never releases capacity. A zero window asks for no
+// stabilization, and gets none.
+func unobserved(in Input, w time.Duration) (bool, string) {
+	if w <= 0 {
+		return false, ""
+	}
+	observed := in.Now.Sub(in.HistorySince)
+	first := in.Gap != nil && !in.Now.After(in.Gap.LiveSince)
+	if observed >= w && !first {
+		return false, ""
+	}
+	since := "the start"
+	switch {
+	case in.Gap != nil && in.Gap.Restart:
+		since = "the restart at " + in.Gap.At.UTC().Format(time.RFC3339)
+	case in.Gap != nil:
+		since = "the data gap at " + in.Gap.At.UTC().Format(time.RFC3339)
+	case !in.HistorySince.IsZero():
+		since = in.HistorySince.UTC().Format(time.RFC3339)
+	}
+	observed = min(max(observed, 0), w)
+	reason := fmt.Sprintf("stabilization window not yet observed since %s: %d s of %d s", since, int(observed.Seconds()), int(w.Seconds()))
+	if in.Gap != nil && in.Gap.FromHistory > 0 {
+		reason += fmt.Sprintf(" (%d s from Prometheus history)", int(min(in.Gap.FromHistory, w).Seconds()))
+	}
+	if first {
+		reason += "; the first valid sample after it never scales down"
+	}
+	return true, reason
 }
 
 // outOfBounds brings a level outside the bounds back to them: up to the

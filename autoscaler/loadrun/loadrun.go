@@ -39,7 +39,9 @@ func New(ctx context.Context, rc *record.Recorder, limits scenario.Limits, logge
 func (r *Runner) Start(ctx context.Context, sc scenario.Scenario, user string, confirmLong bool) (store.LoadTest, error) {
 	limits := r.limits
 	limits.ConfirmLong = confirmLong
-	rec, err := r.rc.Start(r.ctx, sc, engine.Options{Limits: &limits, Env: engine.NoEnv, Logger: r.logger}, user)
+	// The run outlives the request, but the row that starts it carries the
+	// request's audit (store.WithAudit) in its transaction.
+	rec, err := r.rc.Start(store.CarryAudit(r.ctx, ctx), sc, engine.Options{Limits: &limits, Env: engine.NoEnv, Logger: r.logger}, user)
 	if err != nil {
 		return store.LoadTest{}, err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wedsync/scaling/autoscaler/control"
 	"github.com/wedsync/scaling/autoscaler/decision"
+	"github.com/wedsync/scaling/autoscaler/observe"
 	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/autoscaler/predict"
 	"github.com/wedsync/scaling/autoscaler/replay/fleetsim"
@@ -68,6 +69,21 @@ type Config struct {
 	// counted in any figure. A seasonal forecaster needs a week of history
 	// before it forecasts anything, as it would in production.
 	Warmup time.Duration
+	// Gaps are injected outages of Prometheus: over each, every metric
+	// reads query_error, as the observer does when Prometheus is away.
+	Gaps []Gap
+}
+
+// Gap is an outage over [From, To), offsets from the trace's start.
+type Gap struct{ From, To time.Duration }
+
+func (c *Config) inGap(off time.Duration) bool {
+	for _, g := range c.Gaps {
+		if off >= g.From && off < g.To {
+			return true
+		}
+	}
+	return false
 }
 
 // Result is one strategy's outcome.
@@ -151,6 +167,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Warmup < 0 || len(c.Trace.Rates) >= 2 && c.Warmup >= c.Trace.Duration() {
 		errs = append(errs, fmt.Errorf("--warmup: %s must be in [0, the trace's %s)", c.Warmup, c.Trace.Duration()))
+	}
+	for i, g := range c.Gaps {
+		if g.From < 0 || g.To <= g.From || len(c.Trace.Rates) >= 2 && g.To > c.Trace.Duration() {
+			errs = append(errs, fmt.Errorf("gaps[%d]: [%s, %s) must be a non-empty range within the trace's %s", i, g.From, g.To, c.Trace.Duration()))
+		}
 	}
 	for _, s := range c.Strategies {
 		if !isStrategy(s) {
@@ -352,7 +373,9 @@ func (c *Config) run(ctx context.Context, name string) (*Result, error) {
 	}
 	sim := newSignals(c.Profile, sync)
 	alerts := newAlertSim(c.Profile)
-	ctl := control.New(c.Service, start.Add(-24*time.Hour))
+	// The fleet starts settled: the day before the trace counts as observed.
+	ctl := control.New(c.Service, start)
+	ctl.AssumeObserved(start.Add(-24*time.Hour), start)
 	hist := newStepHistory(p)
 	res := &Result{}
 	var (
@@ -423,6 +446,11 @@ func (c *Config) run(ctx context.Context, name string) (*Result, error) {
 			continue
 		}
 		obs := sim.observe(p, sigs, now)
+		if c.inGap(off) {
+			for i := range obs {
+				obs[i].Problem, obs[i].Detail = observe.ProblemQueryError, "injected gap: Prometheus unreachable"
+			}
+		}
 		if load, ok := sim.value(sigLoad); ok && off%sync == 0 {
 			hist.add(now, load)
 		}

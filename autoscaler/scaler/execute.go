@@ -78,11 +78,9 @@ func (s *Scaler) apply(ctx context.Context, service string, act actuator.Actuato
 }
 
 func (s *Scaler) finish(ctx context.Context, ev store.Event, status store.EventStatus, msg string) store.Event {
-	done, err := s.cfg.Store.FinishEvent(ctx, ev.ID, status, msg)
+	done, err := s.closeEvent(ctx, ev, status, msg)
 	if err != nil {
-		// The action happened (or failed) but the log could not say so: the
-		// event stays in_progress and the next reconcile pass settles it.
-		s.cfg.Logger.Error("finish event; it will be reconciled", "event_id", ev.ID, "status", status, "err", err)
+		s.cfg.Logger.Error("finish event", "event_id", ev.ID, "status", status, "err", err)
 		return ev
 	}
 	s.cfg.Metrics.events.WithLabelValues(done.Service, string(done.Type), string(done.Status)).Inc()
@@ -112,6 +110,48 @@ func (s *Scaler) finish(ctx context.Context, ev store.Event, status store.EventS
 	}
 	return done
 }
+
+// closeEvent records an action's outcome, retrying with backoff (at most
+// closeBackoffMax apart) until it lands: the action happened, so the log
+// must say so, and the service stays busy meanwhile — but only until
+// PostgreSQL answers again, not until a reconcile pass minutes later. It
+// gives up when another replica owns or closed the event (a ConflictError:
+// this replica's lease lapsed and the event was taken over) and at
+// shutdown, when the event stays in_progress for whoever takes it over.
+func (s *Scaler) closeEvent(ctx context.Context, ev store.Event, status store.EventStatus, msg string) (store.Event, error) {
+	backoff := closeBackoffMin
+	for attempt := 1; ; attempt++ {
+		done, err := s.cfg.Store.CloseEvent(ctx, ev.ID, s.holder(), status, msg)
+		var ce *store.ConflictError
+		switch {
+		case err == nil:
+			if attempt > 1 {
+				s.cfg.Logger.Info("event closed after the database came back", "event_id", ev.ID, "attempts", attempt)
+			}
+			return done, nil
+		case errors.As(err, &ce), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalid):
+			return store.Event{}, err
+		case ctx.Err() != nil:
+			return store.Event{}, fmt.Errorf("shutting down with the event unclosed (reconciled by its next owner): %w", err)
+		}
+		s.cfg.Metrics.closeRetries.WithLabelValues(ev.Service).Inc()
+		if attempt == 1 || attempt%10 == 0 {
+			s.cfg.Logger.Warn("record the action's outcome; retrying", "event_id", ev.ID, "status", status, "attempt", attempt, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, closeBackoffMax)
+	}
+}
+
+// Backoff between attempts to close an event: the service unblocks at most
+// closeBackoffMax after the database is back.
+const (
+	closeBackoffMin = 100 * time.Millisecond
+	closeBackoffMax = time.Second
+)
 
 // settle polls the actuator until it reads target. A raised target
 // arriving on extend (already logged) is applied at once and awaited
@@ -158,13 +198,21 @@ func (s *Scaler) settle(ctx context.Context, service string, act actuator.Actuat
 	}
 }
 
-// Reconcile settles unfinished events against the actuators' real state:
-// at start-up all of them (a crash left them), later only those older than
-// their settle timeout that this process is not running. An action already
-// visible is completed; one not visible at all is applied again (targets are
-// absolute, so applying twice is applying once); any other state means
-// someone else changed the service, and the event fails.
+// Reconcile settles unfinished events against the actuators' real state.
+// With a lease, only orphans are taken: events whose owner's lease has
+// expired, once no actuator call of the dead owner can still be running
+// (its actuator timeout has passed since) — each adopted by exactly one
+// replica. Without one, at start-up every unfinished event, later only
+// those older than their settle timeout that this process is not running.
+// An action already visible is completed; one not visible at all (or half
+// applied) is applied again (targets are absolute, so applying twice is
+// applying once); any other state means someone else changed the service,
+// and the event fails.
 func (s *Scaler) Reconcile(ctx context.Context, startup bool) {
+	if s.cfg.Lease != nil {
+		s.reconcileOrphans(ctx)
+		return
+	}
 	events, err := s.cfg.Store.UnfinishedEvents(ctx)
 	if err != nil {
 		s.cfg.Logger.Warn("list unfinished events", "err", err)
@@ -172,10 +220,7 @@ func (s *Scaler) Reconcile(ctx context.Context, startup bool) {
 	}
 	now := s.cfg.Now()
 	for _, ev := range events {
-		s.mu.Lock()
-		busy := s.busy[ev.Service]
-		s.mu.Unlock()
-		if busy {
+		if s.isBusy(ev.Service) {
 			continue
 		}
 		p := s.cfg.Policy.Services[ev.Service]
@@ -186,8 +231,41 @@ func (s *Scaler) Reconcile(ctx context.Context, startup bool) {
 	}
 }
 
+func (s *Scaler) reconcileOrphans(ctx context.Context) {
+	if !s.cfg.Lease.Valid() {
+		return
+	}
+	orphans, err := s.cfg.Store.OrphanedEvents(ctx, s.cfg.ActuatorTimeout)
+	if err != nil {
+		s.cfg.Logger.Warn("list orphaned events", "err", err)
+		return
+	}
+	for _, o := range orphans {
+		if s.isBusy(o.Service) {
+			continue
+		}
+		if !o.Quiet {
+			s.cfg.Logger.Info("orphaned event: waiting until its dead owner's actuator calls must have ended",
+				"event_id", o.ID, "service", o.Service, "owner", o.Owner, "actuator_timeout", s.cfg.ActuatorTimeout)
+			continue
+		}
+		ev, err := s.cfg.Store.AdoptEvent(ctx, o.ID, s.holder())
+		if err != nil {
+			// Another replica took it first, or its owner is back.
+			s.cfg.Logger.Info("orphaned event not adopted", "event_id", o.ID, "err", err)
+			continue
+		}
+		s.cfg.Logger.Warn("adopted an orphaned event", "event_id", ev.ID, "service", ev.Service, "previous_owner", o.Owner)
+		s.reconcileOne(ctx, s.cfg.Policy.Services[ev.Service], ev)
+	}
+}
+
 func (s *Scaler) reconcileOne(ctx context.Context, p *policy.Service, ev store.Event) {
 	log := s.cfg.Logger.With("event_id", ev.ID, "service", ev.Service)
+	if ev.Type == store.EventMigration {
+		s.resumeTransition(ctx, ev)
+		return
+	}
 	if p == nil {
 		s.finish(ctx, ev, store.StatusFailed, "interrupted, and the service is no longer in the policy file")
 		return
@@ -206,23 +284,30 @@ func (s *Scaler) reconcileOne(ctx context.Context, p *policy.Service, ev store.E
 	switch {
 	case cur == after:
 		log.Info("reconcile: action had taken effect", "state", cur.String())
+		s.cfg.Metrics.adopted.WithLabelValues(ev.Service, "completed").Inc()
 		s.finish(ctx, ev, store.StatusCompleted, "")
 	case cur == before:
 		log.Info("reconcile: action had not taken effect; applying it again", "target", after.String())
+		s.cfg.Metrics.adopted.WithLabelValues(ev.Service, "reapplied").Inc()
 		s.start(ctx, p, act, ev, after, time.Time{})
-	case partly(ev, before, cur, after):
-		// A scale-up whose target was raised in flight, interrupted before
-		// the raise reached the actuator: finish it.
-		log.Info("reconcile: scale-up partly applied; applying its target", "state", cur.String(), "target", after.String())
+	case partly(before, cur, after):
+		// Interrupted on its way (a fleet converging replica by replica, a
+		// scale-up whose target was raised in flight): finish it.
+		log.Info("reconcile: action partly applied; applying its target", "state", cur.String(), "target", after.String())
+		s.cfg.Metrics.adopted.WithLabelValues(ev.Service, "reapplied").Inc()
 		s.start(ctx, p, act, ev, after, time.Time{})
 	default:
+		s.cfg.Metrics.adopted.WithLabelValues(ev.Service, "failed").Inc()
 		s.finish(ctx, ev, store.StatusFailed, fmt.Sprintf("interrupted; the service is now at %s, neither %s (before) nor %s (after): changed outside the autoscaler", cur, before, after))
 	}
 }
 
-// partly reports a horizontal scale-up that stands between its before and
+// partly reports a horizontal action that stands between its before and
 // after states.
-func partly(ev store.Event, before, cur, after actuator.State) bool {
-	return ev.Type == store.EventScaleUp && cur.Tier == "" && before.Tier == "" && after.Tier == "" &&
-		before.Replicas < cur.Replicas && cur.Replicas < after.Replicas
+func partly(before, cur, after actuator.State) bool {
+	if cur.Tier != "" || before.Tier != "" || after.Tier != "" {
+		return false
+	}
+	lo, hi := min(before.Replicas, after.Replicas), max(before.Replicas, after.Replicas)
+	return lo < cur.Replicas && cur.Replicas < hi
 }

@@ -35,6 +35,11 @@ func (s *Scaler) extendable(name string) *running {
 // the action to finish; nothing is ever lowered in flight.
 func (s *Scaler) extend(ctx context.Context, ss *svcState, name string, r *running, received time.Time) Result {
 	res := Result{Service: name}
+	if !s.leaseValid() {
+		// No new actuator call while the lease may have lapsed.
+		res.Output.Outcome = decision.InProgress
+		return res
+	}
 	now := s.cfg.Now()
 	g, err := s.gather(ctx, name)
 	if err != nil {

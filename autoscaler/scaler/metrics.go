@@ -33,6 +33,10 @@ type Metrics struct {
 	seasonalHistory   *prometheus.GaugeVec
 	capacity          *prometheus.GaugeVec
 	controlInfo       *prometheus.GaugeVec
+	stateUnknown      *prometheus.GaugeVec
+	readErrors        *prometheus.CounterVec
+	closeRetries      *prometheus.CounterVec
+	adopted           *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them on reg (if not nil).
@@ -82,11 +86,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		capacity:        gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "capacity_per_replica", Help: "Capacity per replica a load metric is sized with (learned, from a load test, or configured)."}, "service", "metric"),
 		controlInfo: gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "control_info", Help: "How a service is controlled: control (level, alerts_only) and predictive (active, forecast_only, off)."},
 			"service", "control", "predictive"),
+		stateUnknown: gauge(prometheus.GaugeOpts{Namespace: "wedsync", Subsystem: "autoscaler", Name: "actuator_state_unknown", Help: "1 while the latest read of the service's actuator failed (nothing is decided on an unknown state), else 0."}, "service"),
+		readErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "wedsync", Subsystem: "autoscaler", Name: "actuator_read_errors_total",
+			Help: "Reads of a service's actuator that failed.",
+		}, []string{"service"}),
+		closeRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "wedsync", Subsystem: "autoscaler", Name: "event_close_retries_total",
+			Help: "Attempts to record an action's outcome that failed and were retried (the database was unreachable).",
+		}, []string{"service"}),
+		adopted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "wedsync", Subsystem: "autoscaler", Name: "events_adopted_total",
+			Help: "Unfinished events of a replica whose lease expired, taken over by this one, by how they were settled (completed, reapplied, failed).",
+		}, []string{"service", "result"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.decisions, m.evaluationErrors, m.events, m.actuatorDuration, m.decisionLatency, m.replicas, m.desiredReplicas,
 			m.tier, m.desiredTier, m.reactiveReplicas, m.predictedReplicas, m.scheduledMin, m.forecast, m.forecastError, m.forecastLead,
-			m.forecasterReady, m.seasonalHistory, m.capacity, m.controlInfo)
+			m.forecasterReady, m.seasonalHistory, m.capacity, m.controlInfo, m.stateUnknown, m.readErrors, m.closeRetries, m.adopted)
 	}
 	return m
 }

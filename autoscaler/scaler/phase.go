@@ -182,17 +182,19 @@ const PlatformService = "platform"
 // returns the plan without writing anything. The action runs on after the
 // event is written.
 func (s *Scaler) Transition(ctx context.Context, to store.Phase, user string, dryRun bool) (store.Event, Plan, error) {
-	return s.transition(ctx, to, user, dryRun, "")
+	return s.transition(ctx, to, user, dryRun, "", "")
 }
 
-func (s *Scaler) transition(ctx context.Context, to store.Phase, user string, dryRun bool, rollbackOf string) (store.Event, Plan, error) {
+// transition plans and starts a move to phase to; rollbackOf or retryOf
+// name the event it undoes or retries.
+func (s *Scaler) transition(ctx context.Context, to store.Phase, user string, dryRun bool, rollbackOf, retryOf string) (store.Event, Plan, error) {
 	if err := s.loadPhase(ctx); err != nil {
 		return store.Event{}, Plan{}, err
 	}
 	s.mu.Lock()
 	from := s.phase
 	s.mu.Unlock()
-	if from.ID == to.ID && rollbackOf == "" {
+	if from.ID == to.ID && rollbackOf == "" && retryOf == "" {
 		return store.Event{}, Plan{}, &store.ConflictError{What: "growth phase " + to.Name, State: "active"}
 	}
 	cfg, err := ParsePhaseConfig(to.ScalingConfig)
@@ -226,49 +228,87 @@ func (s *Scaler) transition(ctx context.Context, to store.Phase, user string, dr
 	}
 	plan.Steps = append(append(out, Step{Stage: "switch"}), trim...)
 	reason := fmt.Sprintf("growth phase %s → %s", from.Name, to.Name)
-	if rollbackOf != "" {
+	switch {
+	case rollbackOf != "":
 		reason = "rollback of " + rollbackOf + ": " + reason
+	case retryOf != "":
+		reason = "retry of " + retryOf + ": " + reason
 	}
 	ne := store.NewEvent{Type: store.EventMigration, Service: PlatformService, TriggerReason: reason,
 		TriggerMetrics: mustJSON(plan),
 		Before:         mustJSON(map[string]any{"phase": from.Name, "phase_id": from.ID, "services": before}),
 		After:          mustJSON(map[string]any{"phase": to.Name, "phase_id": to.ID, "services": after}),
-		InitiatedBy:    "phase_transition", InitiatedUserID: user}
+		InitiatedBy:    "phase_transition", InitiatedUserID: user, Owner: s.holder(), RetryOf: retryOf}
 	if dryRun {
 		return store.Event{Type: ne.Type, Service: ne.Service, TriggerReason: reason, TriggerMetrics: ne.TriggerMetrics,
 			Before: ne.Before, After: ne.After, InitiatedBy: ne.InitiatedBy, InitiatedUserID: user}, plan, nil
 	}
-	var ev store.Event
-	if rollbackOf != "" {
-		ev, err = s.cfg.Store.BeginRollback(ctx, rollbackOf, ne)
-	} else {
-		ev, err = s.cfg.Store.BeginEvent(ctx, ne)
-	}
+	ev, err := s.begin(ctx, ne, rollbackOf)
 	if err != nil {
 		return store.Event{}, plan, err
 	}
+	s.goTransition(ev, to, plan)
+	return ev, plan, nil
+}
+
+// goTransition runs a logged transition in the background, its services
+// busy meanwhile. The action records each step's outcome in its own copy of
+// the plan: the caller is answered with the original while it runs.
+func (s *Scaler) goTransition(ev store.Event, to store.Phase, plan Plan) {
+	run := plan
+	run.Steps = slices.Clone(plan.Steps)
+	var services []string
+	for _, st := range plan.Steps {
+		if st.Service != "" {
+			services = append(services, st.Service)
+		}
+	}
 	s.mu.Lock()
-	for name := range before {
+	for _, name := range services {
 		s.busy[name] = true
 	}
 	s.mu.Unlock()
-	// The action records each step's outcome in its own copy of the plan:
-	// the caller is answered with this one while the action runs.
-	run := plan
-	run.Steps = slices.Clone(plan.Steps)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer func() {
 			s.mu.Lock()
-			for name := range before {
+			for _, name := range services {
 				delete(s.busy, name)
 			}
 			s.mu.Unlock()
 		}()
 		s.runTransition(s.actionContext(), ev, to, run)
 	}()
-	return ev, plan, nil
+}
+
+// resumeTransition carries on a transition interrupted by a crash, step by
+// step, in its planned order: every step's target is absolute, so a step
+// already done reads done, one not begun is applied, one half done is
+// finished, and a service someone else moved fails its step (and stops the
+// switch, as in a first run). Activating the phase again is harmless.
+func (s *Scaler) resumeTransition(ctx context.Context, ev store.Event) {
+	var plan Plan
+	var after struct {
+		PhaseID string `json:"phase_id"`
+	}
+	if err := errors.Join(json.Unmarshal(ev.TriggerMetrics, &plan), json.Unmarshal(ev.After, &after)); err != nil || after.PhaseID == "" {
+		s.finish(ctx, ev, store.StatusFailed, fmt.Sprintf("interrupted, and its plan cannot be read (%v)", err))
+		return
+	}
+	phases, err := s.cfg.Store.ListPhases(ctx)
+	if err != nil {
+		s.cfg.Logger.Warn("resume a growth phase transition: read the phases; will retry", "event_id", ev.ID, "err", err)
+		return
+	}
+	for _, ph := range phases {
+		if ph.ID == after.PhaseID {
+			s.cfg.Logger.Info("resuming an interrupted growth phase transition", "event_id", ev.ID, "to", ph.Name, "steps", len(plan.Steps))
+			s.goTransition(ev, ph, plan)
+			return
+		}
+	}
+	s.finish(ctx, ev, store.StatusFailed, "interrupted, and the phase it was moving to ("+after.PhaseID+") no longer exists")
 }
 
 // phaseTarget is the level a service must be at in a phase: a fixed count
@@ -327,7 +367,24 @@ func (s *Scaler) runTransition(ctx context.Context, ev store.Event, to store.Pha
 		}
 		p := s.cfg.Policy.Services[st.Service]
 		act := s.cfg.Actuators[st.Service]
-		err := act.Apply(ctx, st.To)
+		if p == nil || act == nil {
+			st.Status, st.Error = "failed", "no longer in the policy file"
+			failed = append(failed, st.Service+": "+st.Error)
+			continue
+		}
+		// Read first: a resumed transition finds some steps done, and one
+		// someone else changed must not be overwritten.
+		cur, err := act.Current(ctx)
+		switch {
+		case err != nil:
+		case cur == st.To:
+			st.Status = "completed"
+			continue
+		case cur != st.From && !partly(st.From, cur, st.To):
+			err = fmt.Errorf("now at %s, neither %s (planned from) nor %s: changed outside the autoscaler", cur, st.From, st.To)
+		default:
+			err = act.Apply(ctx, st.To)
+		}
 		if err == nil {
 			err = s.settle(ctx, st.Service, act, st.To, p.SettleTimeout.D(), nil)
 		}

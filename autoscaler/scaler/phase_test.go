@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -256,7 +257,9 @@ func TestPhaseBoundsApply(t *testing.T) {
 	ctx := context.Background()
 	e := newPhaseEnv(t)
 	e.api.ready = actuator.State{Replicas: 3}
-	if _, err := e.sc.Trigger(ctx, "api", scaler.Trigger{Target: &actuator.State{Replicas: 8}, User: "ops"}); !errors.Is(err, store.ErrConflict) {
+	// Refused, not clamped: a manual target past the bounds in force.
+	if _, err := e.sc.Trigger(ctx, "api", scaler.Trigger{Target: &actuator.State{Replicas: 8}, User: "ops"}); !errors.Is(err, scaler.ErrBadTarget) ||
+		!strings.Contains(err.Error(), "[1, 3]") {
 		t.Fatalf("above the startup phase's max (3): %v", err)
 	}
 	ev, err := e.sc.Trigger(ctx, "api", scaler.Trigger{Target: &actuator.State{Replicas: 1}, User: "ops"})

@@ -7,14 +7,101 @@ import (
 
 	"github.com/wedsync/scaling/autoscaler/control"
 	"github.com/wedsync/scaling/autoscaler/decision"
+	"github.com/wedsync/scaling/autoscaler/observe"
 	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/autoscaler/predict"
+	"github.com/wedsync/scaling/core/store"
 )
 
 // HistoryReader reads a query's past at a fixed step (Prometheus'
 // query_range).
 type HistoryReader interface {
 	Range(ctx context.Context, query string, start, end time.Time, step time.Duration) ([]predict.Sample, error)
+}
+
+// WindowReader reads a policy's metrics over a past range as the observer
+// would have read them at each step (observe.Prometheus.Window). A History
+// reader that has it fills the stabilization windows after a data gap or
+// a restart; without it they are observed again live.
+type WindowReader interface {
+	Window(ctx context.Context, svc *policy.Service, start, end time.Time, step time.Duration) ([]observe.Step, error)
+}
+
+// historyTimeout bounds the history read that fills a window: it runs in
+// the evaluation (once per gap), and a slow Prometheus only makes the
+// decision hold.
+const historyTimeout = 10 * time.Second
+
+// fillWindow fills the stabilization windows from Prometheus history when
+// this evaluation's valid sample starts a new run of observation — after a
+// gap in the data, after an action that kept the loop away, or as the
+// first since the start — with the recommendations the live path would
+// have recorded at each sync period of the window (control.Backfill). Any
+// failure leaves the window to be observed live: the decision holds.
+func (s *Scaler) fillWindow(ctx context.Context, ss *svcState, p *policy.Service, name string, now time.Time, level int, obs []decision.Observation) {
+	wr, ok := s.cfg.History.(WindowReader)
+	if !ok || len(obs) == 0 {
+		return
+	}
+	for _, o := range obs {
+		if !o.Valid() {
+			return
+		}
+	}
+	from, ok := ss.ctl.Unobserved(p, now, s.gapAfter())
+	if !ok {
+		return
+	}
+	// One step per sync period, ending one before now, as the live
+	// evaluations would have been.
+	sync := s.cfg.Policy.SyncPeriod.D()
+	start := now.Add(-max(1, now.Sub(from)/sync) * sync)
+	hctx, cancel := context.WithTimeout(ctx, historyTimeout)
+	defer cancel()
+	steps, err := wr.Window(hctx, p, start, now.Add(-sync), sync)
+	if err != nil {
+		s.cfg.Logger.Warn("read the stabilization window's history; it is observed live again", "service", name, "err", err)
+		return
+	}
+	levelAt, err := s.levelsSince(hctx, p, name, start, level)
+	if err != nil {
+		s.cfg.Logger.Warn("read the levels of the stabilization window; it is observed live again", "service", name, "err", err)
+		return
+	}
+	hs := make([]control.HistoryStep, len(steps))
+	for i, st := range steps {
+		hs[i] = control.HistoryStep{At: st.At, Observations: st.Observations}
+	}
+	covered := ss.ctl.Backfill(p, now, s.gapAfter(), hs, levelAt)
+	s.cfg.Logger.Info("stabilization window filled from Prometheus history", "service", name, "observed", covered.String(),
+		"window", now.Sub(from).String(), "steps", len(steps))
+}
+
+// levelsSince gives the service's level at any time since from, from its
+// events (every replica's): the level before an action is its from.
+func (s *Scaler) levelsSince(ctx context.Context, p *policy.Service, name string, from time.Time, current int) (func(time.Time) int, error) {
+	if s.cfg.Store == nil {
+		return func(time.Time) int { return current }, nil
+	}
+	evs, err := s.cfg.Store.ListEvents(ctx, store.EventFilter{Service: name, From: from, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	var acts []decision.Action // newest first, as listed
+	for _, ev := range evs {
+		if a, ok := actionOf(p, ev); ok {
+			acts = append(acts, a)
+		}
+	}
+	return func(at time.Time) int {
+		level := current
+		for _, a := range acts {
+			if a.At.After(at) {
+				level = a.From
+			}
+		}
+		return level
+	}, nil
 }
 
 // AlertChecker says which alerts Prometheus has firing for a service
@@ -112,7 +199,8 @@ func (s *Scaler) Plan(ctx context.Context, name string, allow *decision.Directio
 	res.Current = cur
 	now := s.cfg.Now()
 	sync := s.cfg.Policy.SyncPeriod.D()
-	ctl := control.New(name, now.Add(-24*time.Hour))
+	ctl := control.New(name, now)
+	ctl.AssumeObserved(now.Add(-24*time.Hour), now)
 	var lastAction time.Time
 	if s.cfg.Store != nil {
 		if last, err := s.cfg.Store.LastFinishedEvent(ctx, name); err == nil && last.CompletedAt != nil {

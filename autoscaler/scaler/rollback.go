@@ -10,16 +10,18 @@ import (
 	"github.com/wedsync/scaling/core/store"
 )
 
-// Rollback re-applies the before state of a completed event, through the
-// service's current bounds, as a new logged event; on success the original
-// is marked rolled_back. It waits for the action to finish. dryRun returns
-// the plan (an unsaved event) without acting.
+// Rollback re-applies the before state of a completed or failed event (a
+// failed action may have half-applied), through the service's current
+// bounds, as a new logged event whose before is the service's real state
+// now; on success the original is marked rolled_back. It waits for the
+// action to finish. dryRun returns the plan (an unsaved event) without
+// acting.
 func (s *Scaler) Rollback(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error) {
 	orig, err := s.cfg.Store.GetEvent(ctx, eventID)
 	if err != nil {
 		return store.Event{}, err
 	}
-	if orig.Status != store.StatusCompleted {
+	if orig.Status != store.StatusCompleted && orig.Status != store.StatusFailed {
 		return store.Event{}, &store.ConflictError{What: "scaling event " + eventID, State: string(orig.Status)}
 	}
 	if orig.Type == store.EventMigration {
@@ -64,12 +66,12 @@ func (s *Scaler) Rollback(ctx context.Context, eventID, user string, dryRun bool
 	ne := store.NewEvent{Type: typ, Service: orig.Service, TriggerReason: reason,
 		TriggerMetrics: mustJSON(map[string]any{"rollback_of": eventID}),
 		Before:         mustJSON(cur), After: mustJSON(target), InitiatedBy: "rollback", InitiatedUserID: user,
-		CostImpactMonthly: costDelta(p, curLevel, level)}
+		CostImpactMonthly: costDelta(p, curLevel, level), Owner: s.holder()}
 	if dryRun {
 		return store.Event{Type: ne.Type, Service: ne.Service, TriggerReason: ne.TriggerReason, Before: ne.Before,
 			After: ne.After, InitiatedBy: ne.InitiatedBy, CostImpactMonthly: ne.CostImpactMonthly, RollbackOf: eventID}, nil
 	}
-	ev, err := s.cfg.Store.BeginRollback(ctx, eventID, ne)
+	ev, err := s.begin(ctx, ne, eventID)
 	if err != nil {
 		return store.Event{}, err
 	}
@@ -81,7 +83,9 @@ func (s *Scaler) Rollback(ctx context.Context, eventID, user string, dryRun bool
 		delete(s.busy, ev.Service)
 		s.mu.Unlock()
 	}()
-	return s.execute(ctx, p, act, ev, target, time.Time{}, nil), nil
+	// The action lives as long as the loop, not the request: a client that
+	// hangs up must not leave the event in_progress under a live lease.
+	return s.execute(s.actionContext(), p, act, ev, target, time.Time{}, nil), nil
 }
 
 // rollbackTransition moves back to the phase a migration event left, as a
@@ -99,7 +103,7 @@ func (s *Scaler) rollbackTransition(ctx context.Context, orig store.Event, user 
 	}
 	for _, p := range phases {
 		if p.ID == before.PhaseID {
-			ev, _, err := s.transition(ctx, p, user, dryRun, orig.ID)
+			ev, _, err := s.transition(ctx, p, user, dryRun, orig.ID, "")
 			if dryRun && err == nil {
 				ev.RollbackOf = orig.ID
 			}

@@ -35,10 +35,12 @@ type Store interface {
 	FiringAlerts(ctx context.Context, service string, notBefore time.Time) ([]store.Alert, error)
 	BeginEvent(ctx context.Context, e store.NewEvent) (store.Event, error)
 	BeginRollback(ctx context.Context, originalID string, e store.NewEvent) (store.Event, error)
-	FinishEvent(ctx context.Context, id string, status store.EventStatus, errMsg string) (store.Event, error)
+	CloseEvent(ctx context.Context, id, owner string, status store.EventStatus, errMsg string) (store.Event, error)
 	ExtendEvent(ctx context.Context, id string, after json.RawMessage, costImpact decimal.NullDecimal, note string) (store.Event, error)
 	GetEvent(ctx context.Context, id string) (store.Event, error)
 	UnfinishedEvents(ctx context.Context) ([]store.Event, error)
+	OrphanedEvents(ctx context.Context, minAge time.Duration) ([]store.Orphan, error)
+	AdoptEvent(ctx context.Context, id, holder string) (store.Event, error)
 	LastFinishedEvent(ctx context.Context, service string) (store.Event, error)
 	ListEvents(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	RecordDecision(ctx context.Context, d store.Decision) error
@@ -62,6 +64,25 @@ type Alerter interface {
 	OverCostCeiling(ctx context.Context, e store.Event, ceiling string) error
 }
 
+// FailureRenewer is an Alerter that keeps failure alerts firing while the
+// failures last and resolves them when they end (package alerting's).
+type FailureRenewer interface {
+	RenewFailures(ctx context.Context, active []store.Event) error
+}
+
+// FailureStore lists the failures still standing: failed events that are
+// their service's latest finished event.
+type FailureStore interface {
+	ActiveFailures(ctx context.Context, since time.Time) ([]store.Event, error)
+}
+
+// Lease is this replica's lease (package lease's Keeper).
+type Lease interface {
+	Holder() string
+	// Valid reports that the lease was renewed recently enough to hold.
+	Valid() bool
+}
+
 // Config assembles a Scaler.
 type Config struct {
 	Policy    *policy.File
@@ -77,11 +98,27 @@ type Config struct {
 	// Capacities reads load-test throughput per replica (optional).
 	Capacities CapacityReader
 	Alerter    Alerter // optional
+	// RenewFailures, when set (with an Alerter that is a FailureRenewer and
+	// a Store that is a FailureStore), is how often the standing failures
+	// are re-posted to Alertmanager (and ended ones resolved).
+	RenewFailures time.Duration
+	// FailureWindow is how far back a standing failure is still alerted
+	// (default 7 days).
+	FailureWindow time.Duration
 	// Budgets, when set, make scale-ups budget-aware (see overBudget).
 	Budgets BudgetStore
 	DryRun  bool
-	Logger  *slog.Logger
-	Metrics *Metrics
+	// Lease, when set, is this replica's: events it starts name it as their
+	// owner, it starts actions only while the lease holds, and it takes
+	// over only events whose owner's lease has expired. Without one (the
+	// CLI, a single replica) every unfinished event is this process's.
+	Lease Lease
+	// ActuatorTimeout is the longest an actuator call may run (default:
+	// the longest of the actuators' own timeouts): an orphaned action is
+	// applied again only this long after its owner's lease expired.
+	ActuatorTimeout time.Duration
+	Logger          *slog.Logger
+	Metrics         *Metrics
 	// SettlePoll is how often the actuator is read while an action settles.
 	SettlePoll time.Duration
 	// Parallel bounds how many services a sync evaluates at once, so that
@@ -141,6 +178,11 @@ func New(c Config) (*Scaler, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.ActuatorTimeout == 0 {
+		for _, a := range c.Actuators {
+			c.ActuatorTimeout = max(c.ActuatorTimeout, actuator.CallTimeout(a, 30*time.Second))
+		}
+	}
 	s := &Scaler{cfg: c, started: c.Now(), ctls: map[string]*svcState{}, busy: map[string]bool{}, running: map[string]*running{}, pending: map[string]time.Time{},
 		recorded: map[string]string{}, kick: make(chan struct{}, 1)}
 	for name, p := range c.Policy.Services {
@@ -184,6 +226,13 @@ func (s *Scaler) Run(ctx context.Context) error {
 	s.refitAll(ctx)
 	tick := time.NewTicker(s.cfg.Policy.SyncPeriod.D())
 	defer tick.Stop()
+	if s.renewsFailures() {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.renewFailures(ctx)
+		}()
+	}
 	s.syncAll(ctx)
 	for {
 		select {
@@ -203,6 +252,41 @@ func (s *Scaler) Run(ctx context.Context) error {
 			s.Reconcile(ctx, false)
 			s.syncAll(ctx)
 			s.refitAll(ctx)
+		}
+	}
+}
+
+func (s *Scaler) renewsFailures() bool {
+	_, ok1 := s.cfg.Alerter.(FailureRenewer)
+	_, ok2 := s.cfg.Store.(FailureStore)
+	return s.cfg.RenewFailures > 0 && ok1 && ok2
+}
+
+// renewFailures re-posts the standing failures every RenewFailures until
+// ctx ends: an alert lives only a few renewals, so a failure is alerted
+// while it stands — across restarts and replicas, since the list comes from
+// the event log — and resolved soon after a retry, a rollback or a later
+// action ends it.
+func (s *Scaler) renewFailures(ctx context.Context) {
+	r, fs := s.cfg.Alerter.(FailureRenewer), s.cfg.Store.(FailureStore)
+	window := s.cfg.FailureWindow
+	if window <= 0 {
+		window = 7 * 24 * time.Hour
+	}
+	t := time.NewTicker(s.cfg.RenewFailures)
+	defer t.Stop()
+	for {
+		active, err := fs.ActiveFailures(ctx, s.cfg.Now().Add(-window))
+		if err == nil {
+			err = r.RenewFailures(ctx, active)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("renew failure alerts", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
@@ -285,15 +369,35 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	}
 	now := s.cfg.Now()
 	g, err := s.gather(ctx, name)
+	var rerr *readError
+	if errors.As(err, &rerr) {
+		// Nothing is decided on a state the autoscaler does not know; the
+		// decision says so (once per change, like every conclusion), the
+		// gauge and counter make it alertable.
+		res.Err = err
+		res.Output = decision.Output{Outcome: decision.NoState, Reason: err.Error()}
+		s.cfg.Metrics.evaluationErrors.WithLabelValues(name).Inc()
+		s.cfg.Metrics.readErrors.WithLabelValues(name).Inc()
+		s.cfg.Metrics.stateUnknown.WithLabelValues(name).Set(1)
+		s.cfg.Metrics.decisions.WithLabelValues(name, string(decision.NoState)).Inc()
+		s.cfg.Logger.Warn("read the actuator; not deciding", "service", name, "err", err)
+		if s.changed(name, res.Output) || !received.IsZero() {
+			s.record(ctx, store.Decision{Service: name, Outcome: string(decision.NoState), Reason: err.Error(),
+				Inputs: mustJSON(map[string]any{"error": err.Error()})})
+		}
+		return res
+	}
 	if err != nil {
 		res.Err = err
 		s.cfg.Metrics.evaluationErrors.WithLabelValues(name).Inc()
 		s.cfg.Logger.Warn("gather", "service", name, "err", err)
 		return res
 	}
+	s.cfg.Metrics.stateUnknown.WithLabelValues(name).Set(0)
 	res.Current, res.Observations = g.cur, g.obs
 	p := g.p
 
+	s.fillWindow(ctx, ss, p, name, now, g.level, g.obs)
 	in, notes := ss.ctl.Gather(p, now, g.level, g.obs, s.cfg.Policy.SyncPeriod.D(), s.gapAfter())
 	res.Notes = notes
 	in.SLOBreached = sloBreached(g.alerts)
@@ -363,10 +467,21 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	if out.BySchedule {
 		by = "scheduled"
 	}
+	if !s.leaseValid() {
+		// The lease may have lapsed (the database is unreachable, or this
+		// replica was paused): another replica may own the service now.
+		d.Outcome, d.Reason = string(decision.Error), "this replica's lease is not renewed; not acting"
+		s.record(ctx, d)
+		res.Output.Outcome, res.Output.Reason = decision.Error, d.Reason
+		return res
+	}
+	// The decision row goes in the event's transaction: the record that
+	// must precede the action is written whole or not at all.
+	d.Outcome = string(out.Outcome)
 	ev, err := s.cfg.Store.BeginEvent(ctx, store.NewEvent{
 		Type: direction(g.level, out.Target), Service: name, TriggerReason: reasons, TriggerMetrics: inputs,
 		Before: mustJSON(g.cur), After: mustJSON(target), InitiatedBy: by,
-		CostImpactMonthly: costDelta(p, g.level, out.Target),
+		CostImpactMonthly: costDelta(p, g.level, out.Target), Owner: s.holder(), Decision: &d,
 	})
 	if errors.Is(err, store.ErrBusy) {
 		// Another replica (or an interrupted run) owns this service now.
@@ -401,10 +516,6 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 			}
 		}()
 	}
-	// The event, written above, is the record that must precede the action;
-	// the decision row only links the why to it, so it follows.
-	d.EventID = ev.ID
-	s.record(ctx, d)
 	return res
 }
 
@@ -418,7 +529,7 @@ func (s *Scaler) gather(ctx context.Context, name string) (gathered, error) {
 	g := gathered{p: s.effective(name)}
 	var err error
 	if g.cur, g.level, err = s.current(ctx, name, g.p, s.cfg.Actuators[name]); err != nil {
-		return g, err
+		return g, &readError{err}
 	}
 	s.cfg.Metrics.setLevel(g.p, name, g.level)
 	observed := make(chan struct{})
@@ -622,6 +733,39 @@ func (s *Scaler) record(ctx context.Context, d store.Decision) {
 	if err := s.cfg.Store.RecordDecision(ctx, d); err != nil {
 		s.cfg.Logger.Warn("record decision", "service", d.Service, "outcome", d.Outcome, "err", err)
 	}
+}
+
+// readError is a failed read of a service's actuator (or a state that does
+// not fit its policy): the service's state is unknown.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// holder is this replica's lease name ("" without a lease).
+func (s *Scaler) holder() string {
+	if s.cfg.Lease == nil {
+		return ""
+	}
+	return s.cfg.Lease.Holder()
+}
+
+func (s *Scaler) leaseValid() bool { return s.cfg.Lease == nil || s.cfg.Lease.Valid() }
+
+// errNoLease refuses an action while this replica's lease is not renewed:
+// the database is unreachable, so it is ErrUnavailable (retry later).
+var errNoLease = fmt.Errorf("this replica's lease is not renewed; not acting: %w", store.ErrUnavailable)
+
+// begin writes the event that must precede an action (BeginEvent, or
+// BeginRollback when rollbackOf is set), only while the lease holds.
+func (s *Scaler) begin(ctx context.Context, ne store.NewEvent, rollbackOf string) (store.Event, error) {
+	if !s.leaseValid() {
+		return store.Event{}, errNoLease
+	}
+	if rollbackOf != "" {
+		return s.cfg.Store.BeginRollback(ctx, rollbackOf, ne)
+	}
+	return s.cfg.Store.BeginEvent(ctx, ne)
 }
 
 // current reads the actuator and maps the state to a level.

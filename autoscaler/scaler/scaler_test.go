@@ -424,7 +424,12 @@ func mustGauge(t *testing.T, reg *prometheus.Registry, name string) prometheus.C
 	for _, mf := range mfs {
 		if mf.GetName() == name {
 			g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"})
-			g.Set(mf.GetMetric()[0].GetGauge().GetValue())
+			m := mf.GetMetric()[0]
+			if c := m.GetCounter(); c != nil {
+				g.Set(c.GetValue())
+			} else {
+				g.Set(m.GetGauge().GetValue())
+			}
 			return g
 		}
 	}

@@ -67,6 +67,14 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 		if err != nil {
 			return store.Event{}, fmt.Errorf("%w: %w", ErrBadTarget, err)
 		}
+		// Bounds are hard: a person asking past them is told so, not clamped.
+		if lo, hi := decision.Bounds(p, in.Schedule); want < lo || want > hi {
+			if p.Mode == policy.Vertical {
+				return store.Event{}, fmt.Errorf("%w: tier %s is outside the bounds in force [%s, %s]", ErrBadTarget,
+					t.Target.Tier, p.Tiers[lo].Name, p.Tiers[hi].Name)
+			}
+			return store.Event{}, fmt.Errorf("%w: %d is outside the bounds in force [%d, %d]", ErrBadTarget, want, lo, hi)
+		}
 		out = decision.Limit(p, in, want)
 	} else {
 		// "As an alert would": the metrics decide, in the asked direction,
@@ -90,7 +98,7 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 	ne := store.NewEvent{Type: typ, Service: name, TriggerReason: reason,
 		TriggerMetrics: mustJSON(map[string]any{"decision": out, "requested": t.Target, "action": t.Action}),
 		Before:         mustJSON(cur), After: mustJSON(target), InitiatedBy: by, InitiatedUserID: t.User,
-		CostImpactMonthly: costDelta(p, level, out.Target)}
+		CostImpactMonthly: costDelta(p, level, out.Target), Owner: s.holder()}
 	if t.DryRun {
 		return store.Event{Type: ne.Type, Service: name, TriggerReason: reason, TriggerMetrics: ne.TriggerMetrics,
 			Before: ne.Before, After: ne.After, InitiatedBy: ne.InitiatedBy, InitiatedUserID: t.User,
@@ -102,7 +110,7 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 	if busy {
 		return store.Event{}, fmt.Errorf("%s: %w", name, store.ErrBusy)
 	}
-	ev, err := s.cfg.Store.BeginEvent(ctx, ne)
+	ev, err := s.begin(ctx, ne, "")
 	if err != nil {
 		return store.Event{}, err
 	}

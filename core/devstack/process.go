@@ -71,6 +71,16 @@ func (p *Process) Start() error {
 	return nil
 }
 
+// Pid is the running process's id (0 if it is not running).
+func (p *Process) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // Running reports whether the process has been started and not yet exited.
 func (p *Process) Running() bool {
 	p.mu.Lock()

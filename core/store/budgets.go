@@ -17,11 +17,16 @@ func (s *Store) CreateBudget(ctx context.Context, b Budget, createdBy string) (B
 	if b.Currency == "" {
 		b.Currency = "USD"
 	}
-	out, err := scanBudget(s.pool.QueryRow(ctx, `INSERT INTO cost_budgets (budget_name, service_name, team, feature, period,
+	var out Budget
+	err := s.audited(ctx, func(db DBTX) (string, error) {
+		var err error
+		out, err = scanBudget(db.QueryRow(ctx, `INSERT INTO cost_budgets (budget_name, service_name, team, feature, period,
 			budget_limit, currency, alert_thresholds, is_active, created_by)
 		VALUES ($1, nullif($2, ''), nullif($3, ''), nullif($4, ''), $5, $6::numeric, $7, $8, true, $9)
 		RETURNING `+budgetColumns,
-		b.Name, b.Service, b.Team, b.Feature, b.Period, b.Limit.String(), b.Currency, thresholds, createdBy))
+			b.Name, b.Service, b.Team, b.Feature, b.Period, b.Limit.String(), b.Currency, thresholds, createdBy))
+		return out.ID, err
+	})
 	if uniqueViolation(err, "cost_budgets_budget_name_key") {
 		return Budget{}, &ConflictError{What: "budget " + b.Name, State: "exists"}
 	}
@@ -60,10 +65,15 @@ func (s *Store) UpdateBudget(ctx context.Context, id string, u BudgetUpdate) (Bu
 	if u.AlertThresholds != nil {
 		thresholds = budgetThresholds(u.AlertThresholds)
 	}
-	b, err := scanBudget(s.pool.QueryRow(ctx, `UPDATE cost_budgets SET
+	var b Budget
+	err := s.audited(ctx, func(db DBTX) (string, error) {
+		var err error
+		b, err = scanBudget(db.QueryRow(ctx, `UPDATE cost_budgets SET
 			budget_limit = coalesce($2::numeric, budget_limit), period = coalesce($3, period),
 			alert_thresholds = coalesce($4, alert_thresholds), is_active = coalesce($5, is_active), updated_at = now()
 		WHERE id::text = $1 RETURNING `+budgetColumns, id, limit, u.Period, thresholds, u.Active))
+		return id, err
+	})
 	if err != nil {
 		return Budget{}, fmt.Errorf("update budget %s: %w", id, err)
 	}

@@ -77,8 +77,11 @@ func (s *Store) RecordPerformanceMetric(ctx context.Context, m PerformanceMetric
 	if !m.RecordedAt.IsZero() {
 		at = &m.RecordedAt
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO performance_metrics (metric_name, metric_value, metric_unit, service_name, labels, recorded_at)
-		VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))`, m.Name, m.Value, m.Unit, m.Service, labels, at)
+	err = s.audited(ctx, func(db DBTX) (string, error) {
+		_, err := db.Exec(ctx, `INSERT INTO performance_metrics (metric_name, metric_value, metric_unit, service_name, labels, recorded_at)
+			VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))`, m.Name, m.Value, m.Unit, m.Service, labels, at)
+		return m.Service + "/" + m.Name, err
+	})
 	if err != nil {
 		return fmt.Errorf("record metric %s: %w", m.Name, translate(err))
 	}

@@ -20,8 +20,11 @@ type CapacityPlan struct {
 
 // SaveCapacityPlan stores a plan.
 func (s *Store) SaveCapacityPlan(ctx context.Context, p CapacityPlan) (CapacityPlan, error) {
-	err := s.pool.QueryRow(ctx, `INSERT INTO capacity_plans (name, horizon, plan, created_by) VALUES ($1, $2, $3, $4)
-		RETURNING id::text, created_at`, p.Name, p.Horizon, p.Plan, p.CreatedBy).Scan(&p.ID, &p.CreatedAt)
+	err := s.audited(ctx, func(db DBTX) (string, error) {
+		err := db.QueryRow(ctx, `INSERT INTO capacity_plans (name, horizon, plan, created_by) VALUES ($1, $2, $3, $4)
+			RETURNING id::text, created_at`, p.Name, p.Horizon, p.Plan, p.CreatedBy).Scan(&p.ID, &p.CreatedAt)
+		return p.ID, err
+	})
 	if err != nil {
 		return CapacityPlan{}, fmt.Errorf("save capacity plan: %w", translate(err))
 	}

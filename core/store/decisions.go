@@ -25,11 +25,15 @@ type Decision struct {
 
 // RecordDecision appends a decision.
 func (s *Store) RecordDecision(ctx context.Context, d Decision) error {
+	return insertDecision(ctx, s.pool, d)
+}
+
+func insertDecision(ctx context.Context, db DBTX, d Decision) error {
 	var eventID *string
 	if d.EventID != "" {
 		eventID = &d.EventID
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO scaling_decisions
+	_, err := db.Exec(ctx, `INSERT INTO scaling_decisions
 		(service_name, outcome, scaling_action, current_state, desired_state, inputs, reason, event_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8::uuid)`,
 		d.Service, d.Outcome, d.Action, jsonOrEmpty(d.Current), jsonOrEmpty(d.Desired), jsonOrEmpty(d.Inputs), d.Reason, eventID)

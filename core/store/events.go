@@ -43,6 +43,15 @@ type NewEvent struct {
 	InitiatedBy       string // autoscaler, manual, rollback, phase_transition, recommendation, scheduled
 	InitiatedUserID   string
 	CostImpactMonthly decimal.NullDecimal
+	// Owner is the autoscaler replica (its lease holder) that runs the
+	// action; only it finishes the event while its lease lives.
+	Owner string
+	// RetryOf is the failed event this one retries.
+	RetryOf string
+	// Decision, when set, is the evaluation that started the action: it is
+	// written in the event's transaction (linked to it), so a crash never
+	// leaves an event without its why.
+	Decision *Decision
 }
 
 // Event is a row of scaling_events.
@@ -61,6 +70,8 @@ type Event struct {
 	ErrorMessage      string
 	RollbackOf        string
 	RolledBackBy      string
+	Owner             string
+	RetryOf           string
 	StartedAt         time.Time
 	CompletedAt       *time.Time
 	RolledBackAt      *time.Time
@@ -69,7 +80,8 @@ type Event struct {
 
 const eventColumns = `id::text, event_type, service_name, trigger_reason, trigger_metrics, before_config, after_config,
 	status, initiated_by, coalesce(initiated_user_id, ''), cost_impact_monthly::text, coalesce(error_message, ''),
-	coalesce(rollback_of::text, ''), coalesce(rolled_back_by::text, ''), started_at, completed_at, rolled_back_at, duration_ms`
+	coalesce(rollback_of::text, ''), coalesce(rolled_back_by::text, ''), coalesce(owner, ''), coalesce(retry_of::text, ''),
+	started_at, completed_at, rolled_back_at, duration_ms`
 
 func scanEvent(row pgx.Row) (Event, error) {
 	// Plain destinations: pgx reads named string types and pointers to
@@ -84,7 +96,7 @@ func scanEvent(row pgx.Row) (Event, error) {
 	)
 	err := row.Scan(&e.ID, &typ, &e.Service, &e.TriggerReason, rawJSON(&e.TriggerMetrics), rawJSON(&e.Before), rawJSON(&e.After),
 		&status, &e.InitiatedBy, &e.InitiatedUserID, &cost, &e.ErrorMessage,
-		&e.RollbackOf, &e.RolledBackBy, &e.StartedAt, &completed, &rolledBackAt, &duration)
+		&e.RollbackOf, &e.RolledBackBy, &e.Owner, &e.RetryOf, &e.StartedAt, &completed, &rolledBackAt, &duration)
 	if err != nil {
 		return Event{}, translate(err)
 	}
@@ -131,17 +143,20 @@ func jsonOrEmpty(b json.RawMessage) json.RawMessage {
 func insertEvent(ctx context.Context, db DBTX, e NewEvent, rollbackOf *string) (Event, error) {
 	row := db.QueryRow(ctx, `INSERT INTO scaling_events
 		(event_type, service_name, trigger_reason, trigger_metrics, before_config, after_config, status,
-		 initiated_by, initiated_user_id, cost_impact_monthly, rollback_of)
-		VALUES ($1, $2, $3, $4, $5, $6, 'in_progress', $7, nullif($8, ''), $9::numeric, $10::uuid)
+		 initiated_by, initiated_user_id, cost_impact_monthly, rollback_of, owner, retry_of)
+		VALUES ($1, $2, $3, $4, $5, $6, 'in_progress', $7, nullif($8, ''), $9::numeric, $10::uuid, nullif($11, ''), nullif($12, '')::uuid)
 		RETURNING `+eventColumns,
 		e.Type, e.Service, e.TriggerReason, jsonOrEmpty(e.TriggerMetrics), jsonOrEmpty(e.Before), jsonOrEmpty(e.After),
-		e.InitiatedBy, e.InitiatedUserID, nullDecimalText(e.CostImpactMonthly), rollbackOf)
+		e.InitiatedBy, e.InitiatedUserID, nullDecimalText(e.CostImpactMonthly), rollbackOf, e.Owner, e.RetryOf)
 	ev, err := scanEvent(row)
 	if uniqueViolation(err, "scaling_events_one_unfinished") {
 		return Event{}, fmt.Errorf("%s: %w", e.Service, ErrBusy)
 	}
 	if uniqueViolation(err, "scaling_events_one_rollback") {
 		return Event{}, &ConflictError{What: "scaling event " + *rollbackOf, State: "already being rolled back"}
+	}
+	if uniqueViolation(err, "scaling_events_one_retry") {
+		return Event{}, &ConflictError{What: "scaling event " + e.RetryOf, State: "already retried"}
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("insert scaling event: %w", err)
@@ -153,29 +168,57 @@ func insertEvent(ctx context.Context, db DBTX, e NewEvent, rollbackOf *string) (
 // ErrBusy while another action on the same service is unfinished: that
 // constraint is what makes actions exactly-once across duplicate
 // notifications and autoscaler replicas.
+//
+// Under WithAudit, the call's audit row is written in the same transaction.
 func (s *Store) BeginEvent(ctx context.Context, e NewEvent) (Event, error) {
-	return insertEvent(ctx, s.pool, e, nil)
+	audit := pendingFrom(ctx)
+	if e.Decision == nil && audit == nil {
+		return insertEvent(ctx, s.pool, e, nil)
+	}
+	var out Event
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if out, err = insertEvent(ctx, tx, e, nil); err != nil {
+			return err
+		}
+		if e.Decision != nil {
+			d := *e.Decision
+			d.EventID = out.ID
+			if err := insertDecision(ctx, tx, d); err != nil {
+				return err
+			}
+		}
+		return audit.write(ctx, tx, out.ID)
+	})
+	audit.committed(err)
+	return out, err
 }
 
-// BeginRollback records the rollback of a completed event as a new
-// in_progress event. The original must be completed and not already being
-// rolled back; otherwise a ConflictError says what state it is in.
+// BeginRollback records the rollback of a completed or failed event as a
+// new in_progress event (a failed action may have half-applied: undoing it
+// is as legitimate as undoing a completed one). The original must not be
+// already rolled back or being rolled back; otherwise a ConflictError says
+// what state it is in.
 func (s *Store) BeginRollback(ctx context.Context, originalID string, e NewEvent) (Event, error) {
 	var out Event
+	audit := pendingFrom(ctx) // written in this transaction, if any
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		orig, err := scanEvent(tx.QueryRow(ctx, `SELECT `+eventColumns+` FROM scaling_events WHERE id = $1::uuid FOR UPDATE`, originalID))
 		if err != nil {
 			return fmt.Errorf("scaling event %s: %w", originalID, err)
 		}
-		if orig.Status != StatusCompleted {
+		if orig.Status != StatusCompleted && orig.Status != StatusFailed {
 			return &ConflictError{What: "scaling event " + originalID, State: string(orig.Status)}
 		}
 		if orig.Service != e.Service {
 			return fmt.Errorf("rollback of %s must act on service %q, not %q", originalID, orig.Service, e.Service)
 		}
-		out, err = insertEvent(ctx, tx, e, &originalID)
-		return err
+		if out, err = insertEvent(ctx, tx, e, &originalID); err != nil {
+			return err
+		}
+		return audit.write(ctx, tx, out.ID)
 	})
+	audit.committed(err)
 	return out, err
 }
 
@@ -183,6 +226,14 @@ func (s *Store) BeginRollback(ctx context.Context, originalID string, e NewEvent
 // a rollback marks the event it rolled back as rolled_back in the same
 // transaction.
 func (s *Store) FinishEvent(ctx context.Context, id string, status EventStatus, errMsg string) (Event, error) {
+	return s.CloseEvent(ctx, id, "", status, errMsg)
+}
+
+// CloseEvent is FinishEvent by the event's owner: it fails with a
+// ConflictError (State "owned by <holder>") when another replica has taken
+// the event over, so a replica whose lease lapsed never overwrites the
+// outcome its successor recorded. owner "" closes whatever the owner.
+func (s *Store) CloseEvent(ctx context.Context, id, owner string, status EventStatus, errMsg string) (Event, error) {
 	if status != StatusCompleted && status != StatusFailed {
 		return Event{}, fmt.Errorf("finish event %s: status %q is not final", id, status)
 	}
@@ -194,12 +245,15 @@ func (s *Store) FinishEvent(ctx context.Context, id string, status EventStatus, 
 		var err error
 		out, err = scanEvent(tx.QueryRow(ctx, `UPDATE scaling_events
 			SET status = $2, error_message = nullif($3, ''), completed_at = now()
-			WHERE id = $1::uuid AND status = 'in_progress'
-			RETURNING `+eventColumns, id, status, errMsg))
+			WHERE id = $1::uuid AND status = 'in_progress' AND ($4 = '' OR owner IS NULL OR owner = $4)
+			RETURNING `+eventColumns, id, status, errMsg, owner))
 		if err == ErrNotFound {
 			cur, gerr := s.getEvent(ctx, tx, id)
 			if gerr != nil {
 				return gerr
+			}
+			if cur.Status == StatusInProgress {
+				return &ConflictError{What: "scaling event " + id, State: "owned by " + cur.Owner}
 			}
 			return &ConflictError{What: "scaling event " + id, State: string(cur.Status)}
 		}
@@ -209,7 +263,7 @@ func (s *Store) FinishEvent(ctx context.Context, id string, status EventStatus, 
 		if status == StatusCompleted && out.RollbackOf != "" {
 			if _, err := tx.Exec(ctx, `UPDATE scaling_events
 				SET status = 'rolled_back', rolled_back_by = $2::uuid, rolled_back_at = now()
-				WHERE id = $1::uuid AND status = 'completed'`, out.RollbackOf, out.ID); err != nil {
+				WHERE id = $1::uuid AND status IN ('completed', 'failed')`, out.RollbackOf, out.ID); err != nil {
 				return fmt.Errorf("mark %s rolled back: %w", out.RollbackOf, translate(err))
 			}
 		}

@@ -109,9 +109,14 @@ func scanBenchmark(row pgx.Row) (Benchmark, error) {
 
 // StartLoadTest records a load test as running, before its first request.
 func (s *Store) StartLoadTest(ctx context.Context, t NewLoadTest) (LoadTest, error) {
-	lt, err := scanLoadTest(s.pool.QueryRow(ctx, `INSERT INTO load_tests (test_name, test_type, status, target_url, config, initiated_by, started_at)
-		VALUES ($1, $2, 'running', $3, $4, nullif($5, ''), now()) RETURNING `+loadTestColumns,
-		t.Name, t.Type, t.TargetURL, jsonOrEmpty(t.Config), t.InitiatedBy))
+	var lt LoadTest
+	err := s.audited(ctx, func(db DBTX) (string, error) {
+		var err error
+		lt, err = scanLoadTest(db.QueryRow(ctx, `INSERT INTO load_tests (test_name, test_type, status, target_url, config, initiated_by, started_at)
+			VALUES ($1, $2, 'running', $3, $4, nullif($5, ''), now()) RETURNING `+loadTestColumns,
+			t.Name, t.Type, t.TargetURL, jsonOrEmpty(t.Config), t.InitiatedBy))
+		return lt.ID, err
+	})
 	if err != nil {
 		return LoadTest{}, fmt.Errorf("start load test %s: %w", t.Name, err)
 	}

@@ -75,20 +75,20 @@ func (s *Store) ActivePhase(ctx context.Context) (Phase, error) {
 // is a ConflictError in state "active".
 func (s *Store) ActivatePhase(ctx context.Context, id string) (Phase, error) {
 	var out Phase
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inAuditedTx(ctx, func(tx pgx.Tx) (string, error) {
 		p, err := scanPhase(tx.QueryRow(ctx, `SELECT `+phaseColumns+` FROM growth_phases WHERE id::text = $1 FOR UPDATE`, id))
 		if err != nil {
-			return fmt.Errorf("growth phase %s: %w", id, err)
+			return "", fmt.Errorf("growth phase %s: %w", id, err)
 		}
 		if p.Active {
-			return &ConflictError{What: "growth phase " + p.Name, State: "active"}
+			return "", &ConflictError{What: "growth phase " + p.Name, State: "active"}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE growth_phases SET is_active = false, updated_at = now() WHERE is_active`); err != nil {
-			return translate(err)
+			return "", translate(err)
 		}
 		out, err = scanPhase(tx.QueryRow(ctx, `UPDATE growth_phases SET is_active = true, activated_at = now(), updated_at = now()
 			WHERE id::text = $1 RETURNING `+phaseColumns, id))
-		return err
+		return id, err
 	})
 	return out, err
 }
@@ -113,7 +113,10 @@ func (s *Store) UpdatePhase(ctx context.Context, id string, u PhaseUpdate) (Phas
 	if len(u.PerformanceTargets) > 0 {
 		targets = u.PerformanceTargets
 	}
-	p, err := scanPhase(s.pool.QueryRow(ctx, `UPDATE growth_phases SET
+	var p Phase
+	err := s.audited(ctx, func(db DBTX) (string, error) {
+		var err error
+		p, err = scanPhase(db.QueryRow(ctx, `UPDATE growth_phases SET
 			scaling_config = coalesce($2, scaling_config),
 			performance_targets = coalesce($3, performance_targets),
 			auto_transition_enabled = coalesce($4, auto_transition_enabled),
@@ -121,6 +124,8 @@ func (s *Store) UpdatePhase(ctx context.Context, id string, u PhaseUpdate) (Phas
 			max_users = CASE WHEN $7 THEN NULL ELSE coalesce($6, max_users) END,
 			updated_at = now()
 		WHERE id::text = $1 RETURNING `+phaseColumns, id, cfg, targets, u.AutoTransitionEnabled, u.MinUsers, u.MaxUsers, u.ClearMaxUsers))
+		return id, err
+	})
 	if err != nil {
 		return Phase{}, fmt.Errorf("update growth phase %s: %w", id, err)
 	}

@@ -128,17 +128,17 @@ func (s *Store) GetRecommendation(ctx context.Context, id string) (Recommendatio
 // implemented).
 func (s *Store) MoveRecommendation(ctx context.Context, id string, from []string, to, by, eventID string) (Recommendation, error) {
 	var out Recommendation
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inAuditedTx(ctx, func(tx pgx.Tx) (string, error) {
 		cur, err := scanRec(tx.QueryRow(ctx, `SELECT `+recColumns+` FROM optimization_recommendations WHERE id::text = $1 FOR UPDATE`, id))
 		if err != nil {
-			return fmt.Errorf("recommendation %s: %w", id, err)
+			return "", fmt.Errorf("recommendation %s: %w", id, err)
 		}
 		ok := false
 		for _, f := range from {
 			ok = ok || cur.Status == f
 		}
 		if !ok {
-			return &ConflictError{What: "recommendation " + id, State: cur.Status}
+			return "", &ConflictError{What: "recommendation " + id, State: cur.Status}
 		}
 		var ev *string
 		if eventID != "" {
@@ -150,7 +150,7 @@ func (s *Store) MoveRecommendation(ctx context.Context, id string, from []string
 				implemented_at = CASE WHEN $2 = 'implemented' THEN now() ELSE implemented_at END,
 				scaling_event_id = coalesce($4::uuid, scaling_event_id)
 			WHERE id::text = $1 RETURNING `+recColumns, id, to, by, ev))
-		return err
+		return id, err
 	})
 	return out, err
 }

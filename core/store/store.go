@@ -30,6 +30,26 @@ var (
 	ErrUnavailable = errors.New("database unavailable")
 )
 
+// errNothingChanged ends an audited change that found nothing to change:
+// its transaction (and the audit row) roll back and the caller says why.
+var errNothingChanged = errors.New("nothing changed")
+
+// ValidationError is input the store refuses, with a message fit for the
+// caller to show (no database text): Field names the input when known.
+// It is ErrInvalid.
+type ValidationError struct {
+	Field   string
+	Message string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Field == "" {
+		return e.Message
+	}
+	return e.Field + ": " + e.Message
+}
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
 // ConflictError carries the current state of the row that refused a change,
 // so that an API can answer 409 with it.
 type ConflictError struct {

@@ -48,9 +48,12 @@ func HashToken(token string) string {
 func (s *Store) CreateToken(ctx context.Context, name, role, createdBy string) (Token, string, error) {
 	secret := TokenPrefix + rand.Text()
 	var t Token
-	err := s.pool.QueryRow(ctx, `INSERT INTO api_tokens (name, role, token_hash, created_by) VALUES ($1, $2, $3, $4)
-		RETURNING id::text, name, role, created_by, created_at, revoked_at, last_used_at`,
-		name, role, HashToken(secret), createdBy).Scan(&t.ID, &t.Name, &t.Role, &t.CreatedBy, &t.CreatedAt, &t.RevokedAt, &t.LastUsedAt)
+	err := s.audited(ctx, func(db DBTX) (string, error) {
+		err := db.QueryRow(ctx, `INSERT INTO api_tokens (name, role, token_hash, created_by) VALUES ($1, $2, $3, $4)
+			RETURNING id::text, name, role, created_by, created_at, revoked_at, last_used_at`,
+			name, role, HashToken(secret), createdBy).Scan(&t.ID, &t.Name, &t.Role, &t.CreatedBy, &t.CreatedAt, &t.RevokedAt, &t.LastUsedAt)
+		return name, err
+	})
 	if uniqueViolation(err, "api_tokens_name_key") {
 		return Token{}, "", &ConflictError{What: "token " + name, State: "already exists"}
 	}
@@ -62,11 +65,21 @@ func (s *Store) CreateToken(ctx context.Context, name, role, createdBy string) (
 
 // RevokeToken revokes a token by name.
 func (s *Store) RevokeToken(ctx context.Context, name string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL`, name)
-	if err != nil {
-		return fmt.Errorf("revoke token %s: %w", name, translate(err))
+	var revokedNow bool
+	err := s.audited(ctx, func(db DBTX) (string, error) {
+		tag, err := db.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL`, name)
+		if err != nil {
+			return "", translate(err)
+		}
+		if revokedNow = tag.RowsAffected() == 1; !revokedNow {
+			return "", errNothingChanged // no row changed: no audit row here
+		}
+		return name, nil
+	})
+	if err != nil && err != errNothingChanged {
+		return fmt.Errorf("revoke token %s: %w", name, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if !revokedNow {
 		var revoked bool
 		if err := s.pool.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM api_tokens WHERE name = $1`, name).Scan(&revoked); err != nil {
 			return fmt.Errorf("token %s: %w", name, translate(err))

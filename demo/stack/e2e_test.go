@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/alertmanager/api/v2/client/alert"
 	"github.com/prometheus/alertmanager/api/v2/models"
 
+	"github.com/wedsync/scaling/core/devstack"
 	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/demo/fleet"
 	"github.com/wedsync/scaling/demo/load"
@@ -38,8 +39,11 @@ func TestEndToEnd(t *testing.T) {
 	state := t.TempDir()
 	workerFile := filepath.Join(state, "worker-replicas")
 	batchFile := filepath.Join(state, "batch-replicas")
+	slowFile := filepath.Join(state, "slow-replicas")
+	slowLog := filepath.Join(state, "slow-calls")
 	os.WriteFile(workerFile, []byte("1\n"), 0o644)
 	os.WriteFile(batchFile, []byte("1\n"), 0o644)
+	os.WriteFile(slowFile, []byte("1\n"), 0o644)
 	// The queue services act only on alerts (the test posts them): their
 	// stand-in metric would otherwise be tracked continuously.
 	extra := fmt.Sprintf(`  worker:
@@ -62,7 +66,22 @@ func TestEndToEnd(t *testing.T) {
     min_replicas: 1
     max_replicas: 4
     metrics: [{name: backlog, query: "vector(0.9)", target: 0.6}]
-`, workerFile, batchFile)
+  slow:
+    control: alerts_only
+    actuator:
+      type: exec
+      exec:
+        current_command: [cat, %[3]s]
+        # Every call is counted where it acts: "start" when it begins, the
+        # state written and "end" only after 3 s.
+        apply_command: [sh, -c, 'echo "start $0 $$" >> %[4]s; sleep 3; echo "$0" > %[3]s; echo "end $0 $$" >> %[4]s', "{{.Replicas}}"]
+        timeout: 8s
+    min_replicas: 1
+    max_replicas: 4
+    settle_timeout: 20s
+    scale_up: {cooldown: 0s}
+    metrics: [{name: backlog, query: "vector(0.9)", target: 0.6}]
+`, workerFile, batchFile, slowFile, slowLog)
 
 	st, err := stack.Start(ctx, stack.Options{Alertmanagers: 2, ExtraServices: extra,
 		// Provisioning takes a while, so that an action can be interrupted.
@@ -255,6 +274,119 @@ func TestEndToEnd(t *testing.T) {
 		b, _ := os.ReadFile(batchFile)
 		if strings.TrimSpace(string(b)) != "2" {
 			t.Fatalf("batch replicas = %q, want 2", b)
+		}
+	})
+
+	t.Run("two replicas, the owner of a slow action SIGKILLed: one effective call per action", func(t *testing.T) {
+		e.t = t
+		r2, err := st.StartReplica(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs := []*devstack.Process{st.Autoscaler, r2.Process}
+		e.postAlert("SlowBacklogHigh", "slow", "scale_up", "queue_backlog")
+		var inflight store.Event
+		e.waitFor(time.Minute, "an in_progress slow action", func() bool {
+			evs, _ := st.Store.ListEvents(ctx, store.EventFilter{Service: "slow", Status: store.StatusInProgress})
+			if len(evs) == 1 && evs[0].Owner != "" {
+				inflight = evs[0]
+				return true
+			}
+			return false
+		}, 50*time.Millisecond)
+		var owner *devstack.Process
+		for _, p := range procs {
+			if strings.Contains(inflight.Owner, fmt.Sprintf("-%d-", p.Pid())) {
+				owner = p
+			}
+		}
+		if owner == nil {
+			t.Fatalf("event %s is owned by %q, neither replica", inflight.ID, inflight.Owner)
+		}
+		if err := owner.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("killed %s (owner of %s, %s → %s); restarting it", owner.Name, inflight.ID, inflight.Before, inflight.After)
+		time.Sleep(2 * time.Second)
+		if owner == st.Autoscaler {
+			err = st.StartAutoscaler(ctx)
+		} else {
+			err = owner.Start()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor(2*time.Minute, "slow at its maximum with nothing unfinished", func() bool {
+			b, _ := os.ReadFile(slowFile)
+			return strings.TrimSpace(string(b)) == "4" && e.unfinished("slow") == 0
+		})
+		evs := e.events("slow")
+		calls, _ := os.ReadFile(slowLog)
+		effective := map[string]int{}
+		for _, l := range strings.Split(strings.TrimSpace(string(calls)), "\n") {
+			if f := strings.Fields(l); len(f) == 3 && f[0] == "end" {
+				effective[f[1]]++
+			}
+		}
+		completed := 0
+		for _, ev := range evs {
+			if ev.Status == store.StatusFailed {
+				t.Errorf("event %s failed (%s): no event may fail because a replica died", ev.ID, ev.ErrorMessage)
+			}
+			if ev.Status != store.StatusCompleted {
+				continue
+			}
+			completed++
+			var after struct{ Replicas int }
+			json.Unmarshal(ev.After, &after)
+			if n := effective[strconv.Itoa(after.Replicas)]; n != 1 {
+				t.Errorf("event %s (→ %d) has %d effective actuator calls, want exactly 1", ev.ID, after.Replicas, n)
+			}
+		}
+		if total := len(effective); completed != total {
+			t.Errorf("%d completed events, effective calls for %d targets:\n%s", completed, total, calls)
+		}
+		got, _ := st.Store.GetEvent(ctx, inflight.ID)
+		t.Logf("interrupted event %s: %s, now owned by %s; calls at the actuator:\n%s", got.ID, got.Status, got.Owner, calls)
+		if got.Owner == inflight.Owner {
+			t.Errorf("the interrupted event was closed by its dead owner %s", got.Owner)
+		}
+		e.checkChain("slow", 1)
+	})
+
+	t.Run("PostgreSQL stopped 10 s during an action: unblocked within 5 s of its return", func(t *testing.T) {
+		e.t = t
+		os.WriteFile(slowFile, []byte("1\n"), 0o644) // moved outside the autoscaler: scale up again
+		e.postAlert("SlowBacklogHigh2", "slow", "scale_up", "queue_backlog")
+		var inflight store.Event
+		e.waitFor(time.Minute, "an in_progress slow action", func() bool {
+			evs, _ := st.Store.ListEvents(ctx, store.EventFilter{Service: "slow", Status: store.StatusInProgress})
+			if len(evs) == 1 {
+				inflight = evs[0]
+				return true
+			}
+			return false
+		}, 50*time.Millisecond)
+		if err := st.Postgres.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second)
+		if err := st.Postgres.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		back := time.Now()
+		e.waitFor(time.Minute, "the interrupted event closed", func() bool {
+			got, err := st.Store.GetEvent(ctx, inflight.ID)
+			return err == nil && got.Status != store.StatusInProgress
+		}, 100*time.Millisecond)
+		took := time.Since(back)
+		got, _ := st.Store.GetEvent(ctx, inflight.ID)
+		t.Logf("event %s %s %s after PostgreSQL came back", got.ID, got.Status, took.Round(100*time.Millisecond))
+		if got.Status != store.StatusCompleted {
+			t.Fatalf("event %s: %s (%s)", got.ID, got.Status, got.ErrorMessage)
+		}
+		if took > 5*time.Second {
+			t.Fatalf("the service unblocked %s after PostgreSQL came back, want within 5 s", took)
 		}
 	})
 }

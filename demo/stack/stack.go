@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -68,7 +69,10 @@ type Stack struct {
 	PolicyFile    string
 
 	autoscalerArgs []string
+	binDir         string
 	logger         *slog.Logger
+	// Replicas are the autoscalers started by StartReplica.
+	Replicas []*Replica
 }
 
 // Binaries the stack runs.
@@ -185,7 +189,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.Prometheus, err = devstack.StartPrometheus(ctx, devstack.ServerOptions{Port: promPort, Dir: promDir,
 		Config: []byte(fmt.Sprintf(prometheusConfig, strings.Join(amTargets, ", "), hostPort(fleetPort), hostPort(autoscalerPort), hostPort(promPort))),
 		Files: map[string][]byte{"rules/recording.rules.yml": files["recording.rules.yml"], "rules/alerting.rules.yml": files["alerting.rules.yml"],
-			"rules/cost.rules.yml": files["cost.rules.yml"], "rules/long-term.rules.yml": files["long-term.rules.yml"]},
+			"rules/cost.rules.yml": files["cost.rules.yml"], "rules/long-term.rules.yml": files["long-term.rules.yml"],
+			"rules/autoscaler.rules.yml": files["autoscaler.rules.yml"]},
 		// 13 months: the spec keeps 12, and a month of slack keeps
 		// year-over-year panels whole.
 		Args: []string{"--storage.tsdb.retention.time=395d"}})
@@ -203,13 +208,17 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := errors.Join(os.WriteFile(s.PolicyFile, policy.Bytes(), 0o644), os.WriteFile(dsnFile, []byte(s.DSN), 0o600)); err != nil {
 		return nil, err
 	}
+	// A short lease: a killed autoscaler's unfinished action is taken over
+	// seconds later, not half a minute (the default, for real deployments).
 	s.autoscalerArgs = []string{"serve", "--config.file=" + s.PolicyFile, "--database.url-file=" + dsnFile,
-		"--web.listen-address=" + hostPort(autoscalerPort), "--web.external-url=" + s.AutoscalerURL,
+		"--web.external-url=" + s.AutoscalerURL, "--lease.ttl=5s",
 		"--prometheus.url=" + s.Prometheus.URL(), "--web.webhook-token-file=" + webhookTokenFile}
 	for _, u := range amURLs {
 		s.autoscalerArgs = append(s.autoscalerArgs, "--alertmanager.url="+u)
 	}
-	s.Autoscaler = &devstack.Process{Name: "wedsync-autoscaler", Path: filepath.Join(opts.BinDir, "wedsync-autoscaler"), Dir: dir, Args: s.autoscalerArgs}
+	s.binDir = opts.BinDir
+	s.Autoscaler = &devstack.Process{Name: "wedsync-autoscaler", Path: filepath.Join(opts.BinDir, "wedsync-autoscaler"), Dir: dir,
+		Args: append(slices.Clone(s.autoscalerArgs), "--web.listen-address="+hostPort(autoscalerPort))}
 	if err := s.StartAutoscaler(ctx); err != nil {
 		return nil, err
 	}
@@ -225,6 +234,7 @@ rule_files:
   - rules/alerting.rules.yml
   - rules/cost.rules.yml
   - rules/long-term.rules.yml
+  - rules/autoscaler.rules.yml
 alerting:
   alertmanagers:
     - static_configs:
@@ -252,8 +262,37 @@ func (s *Stack) StartAutoscaler(ctx context.Context) error {
 	return waitHTTP(ctx, s.Autoscaler, s.AutoscalerURL+"/healthz")
 }
 
+// Replica is another autoscaler on the same database and policy: it
+// evaluates every service on its own sync loop and competes for actions
+// (Alertmanager posts to the first one only; the others read the recorded
+// alerts from the database).
+type Replica struct {
+	*devstack.Process
+	URL string
+}
+
+// StartReplica starts one more autoscaler and waits until it is ready.
+func (s *Stack) StartReplica(ctx context.Context) (*Replica, error) {
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	n := len(s.Replicas) + 2
+	r := &Replica{URL: "http://" + hostPort(ports[0]), Process: &devstack.Process{Name: "wedsync-autoscaler-" + strconv.Itoa(n),
+		Path: filepath.Join(s.binDir, "wedsync-autoscaler"), Dir: s.Dir,
+		Args: append(slices.Clone(s.autoscalerArgs), "--web.listen-address="+hostPort(ports[0]))}}
+	if err := r.Start(); err != nil {
+		return nil, err
+	}
+	s.Replicas = append(s.Replicas, r)
+	return r, waitHTTP(ctx, r.Process, r.URL+"/healthz")
+}
+
 // Close stops every member and removes the folder.
 func (s *Stack) Close() {
+	for _, r := range s.Replicas {
+		r.Stop(syscall.SIGTERM, 5*time.Second)
+	}
 	for _, p := range []*devstack.Process{s.Autoscaler, s.Fleet} {
 		if p != nil {
 			p.Stop(syscall.SIGTERM, 5*time.Second)

@@ -211,6 +211,11 @@ func (rc *Recorder) finish(ctx context.Context, o store.LoadTestOutcome, results
 		if rc.Alerter != nil {
 			out.AlertErr = rc.Alerter.Regression(ctx, Regression{Benchmark: bench.Name, TestType: bench.TestType, LoadTestID: lt.ID, Target: target, Comparison: *cmp})
 		}
+	} else if cmp != nil && rc.Alerter != nil {
+		// A run that compares clean ends the benchmark's regression alert.
+		if r, ok := rc.Alerter.(Recoverer); ok {
+			out.AlertErr = r.Recovered(ctx, bench.Name, bench.TestType, lt.ID)
+		}
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/wedsync/scaling/autoscaler/decision"
+	"github.com/wedsync/scaling/autoscaler/lease"
 	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/autoscaler/scaler"
 	"github.com/wedsync/scaling/core/store"
@@ -152,7 +154,11 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer s.Close()
 		st = s
 	}
-	sc, err := buildScaler(pol, st, promURL, 5*time.Second, nil, "", true, logger, nil, nil)
+	acts, err := buildActuators(pol, logger)
+	if err != nil {
+		return err
+	}
+	sc, err := buildScaler(pol, st, acts, nil, promURL, 5*time.Second, nil, 0, "", true, logger, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -270,10 +276,11 @@ func rollback(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	// A rollback reads no metrics: it re-applies a recorded state.
-	sc, err := buildScaler(pol, st, "http://localhost:9090", 5*time.Second, nil, "", false, logger, nil, nil)
+	sc, stop, err := actingScaler(ctx, pol, st, logger)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	ev, err := sc.Rollback(ctx, fs.Arg(0), user, dryRun)
 	if err != nil {
 		return fmt.Errorf("rollback %s: %w", fs.Arg(0), err)
@@ -290,3 +297,40 @@ func rollback(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// actingScaler is the scaler of a one-shot command that acts (rollback,
+// retry): it holds a lease of its own while it runs, like a replica, so
+// the running replicas do not take its action over as an orphan; stop
+// releases it.
+func actingScaler(ctx context.Context, pol *policy.File, st *store.Store, logger *slog.Logger) (*scaler.Scaler, func(), error) {
+	acts, err := buildActuators(pol, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	keeper, err := lease.New(st, lease.Name(), lease.Config{TTL: 30 * time.Second, ActuatorTimeout: longestCall(acts)}, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if err := keeper.Start(lctx); err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("take a lease: %w", err)
+	}
+	// A rollback or retry reads no metrics: it re-applies a recorded state.
+	sc, err := buildScaler(pol, st, acts, keeper, "http://localhost:9090", 5*time.Second, nil, 0, "", false, logger, nil, nil)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	stop := func() {
+		cancel()
+		// Released here, not only by the keeper's goroutine: the process
+		// exits right after.
+		rctx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer done()
+		if err := st.ReleaseLease(rctx, keeper.Holder()); err != nil {
+			logger.Warn("release the lease", "err", err)
+		}
+	}
+	return sc, stop, nil
+}

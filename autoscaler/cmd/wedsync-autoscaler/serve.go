@@ -24,6 +24,7 @@ import (
 	"github.com/wedsync/scaling/autoscaler/alerting"
 	adminapi "github.com/wedsync/scaling/autoscaler/api"
 	"github.com/wedsync/scaling/autoscaler/capacity"
+	"github.com/wedsync/scaling/autoscaler/lease"
 	"github.com/wedsync/scaling/autoscaler/loadrun"
 	"github.com/wedsync/scaling/autoscaler/observe"
 	"github.com/wedsync/scaling/autoscaler/policy"
@@ -49,6 +50,8 @@ type serveFlags struct {
 	dryRun         bool
 	queryTimeout   time.Duration
 	recommendEvery time.Duration
+	leaseTTL       time.Duration
+	renewAlerts    time.Duration
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -63,6 +66,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "Decide and log, but never act.")
 	fs.DurationVar(&f.queryTimeout, "prometheus.timeout", 5*time.Second, "Timeout of one Prometheus query.")
 	fs.DurationVar(&f.recommendEvery, "recommendations.interval", time.Hour, "How often optimization recommendations are generated (0: never).")
+	fs.DurationVar(&f.renewAlerts, "alerts.renew-interval", time.Minute, "How often standing failed actions are re-posted to Alertmanager (each post lives four intervals; a failure that ended is resolved).")
+	fs.DurationVar(&f.leaseTTL, "lease.ttl", 30*time.Second, "How long this replica's lease lives without a heartbeat; another replica takes over its unfinished actions only after it expired (and the actuator timeout passed).")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -91,8 +96,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--prometheus.url: %w", err)
 	}
 	planner := &capacity.Planner{Prom: promv1.NewAPI(promClient), Store: st, Policy: pol}
-	sc, err := buildScaler(pol, st, f.prometheusURL, f.queryTimeout, f.alertmanagers, f.externalURL, f.dryRun, logger, scaler.NewMetrics(reg),
-		planner)
+	acts, err := buildActuators(pol, logger)
+	if err != nil {
+		return err
+	}
+	// The lease is taken before anything acts: every event this replica
+	// starts names it, and its heartbeat tells the others it is alive.
+	keeper, err := lease.New(st, lease.Name(), lease.Config{TTL: f.leaseTTL, ActuatorTimeout: longestCall(acts)}, logger)
+	if err != nil {
+		return fmt.Errorf("--lease.ttl: %w", err)
+	}
+	leaseCtx, stopLease := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLease()
+	if err := keeper.Start(leaseCtx); err != nil {
+		return fmt.Errorf("take the lease: %w", err)
+	}
+	logger.Info("lease taken", "holder", keeper.Holder(), "ttl", f.leaseTTL)
+	sc, err := buildScaler(pol, st, acts, keeper, f.prometheusURL, f.queryTimeout, f.alertmanagers, f.renewAlerts, f.externalURL, f.dryRun, logger,
+		scaler.NewMetrics(reg), planner)
 	if err != nil {
 		return err
 	}
@@ -158,6 +179,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stopLoop() // cancels running load tests too; they are recorded as cancelled
 	wg.Wait()
 	runner.Wait()
+	stopLease() // released last: its work is finished or left for the others
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -198,18 +220,28 @@ func buildActuators(pol *policy.File, logger *slog.Logger) (map[string]actuator.
 	return acts, nil
 }
 
-func buildScaler(pol *policy.File, st scaler.Store, promURL string, timeout time.Duration, alertmanagers []string,
-	externalURL string, dryRun bool, logger *slog.Logger, m *scaler.Metrics, caps scaler.CapacityReader) (*scaler.Scaler, error) {
-	acts, err := buildActuators(pol, logger)
-	if err != nil {
-		return nil, err
+// longestCall is the longest one call of any of the actuators may run.
+func longestCall(acts map[string]actuator.Actuator) time.Duration {
+	var d time.Duration
+	for _, a := range acts {
+		d = max(d, actuator.CallTimeout(a, 30*time.Second))
 	}
+	return d
+}
+
+// buildScaler assembles the loop; lk is the replica's lease (nil for the
+// one-shot commands, which own whatever they start).
+func buildScaler(pol *policy.File, st scaler.Store, acts map[string]actuator.Actuator, lk scaler.Lease, promURL string, timeout time.Duration,
+	alertmanagers []string, renew time.Duration, externalURL string, dryRun bool, logger *slog.Logger, m *scaler.Metrics, caps scaler.CapacityReader) (*scaler.Scaler, error) {
 	obs, err := observe.NewPrometheus(promURL, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("--prometheus.url: %w", err)
 	}
 	cfg := scaler.Config{Policy: pol, Store: st, Observer: obs, History: obs, AlertCheck: obs, Actuators: acts, DryRun: dryRun,
-		Logger: logger, Metrics: m, Capacities: caps}
+		Logger: logger, Metrics: m, Capacities: caps, ActuatorTimeout: longestCall(acts)}
+	if lk != nil {
+		cfg.Lease = lk
+	}
 	if bs, ok := st.(scaler.BudgetStore); ok {
 		cfg.Budgets = bs
 	}
@@ -217,6 +249,12 @@ func buildScaler(pol *policy.File, st scaler.Store, promURL string, timeout time
 		am, err := alerting.NewAlertmanager(alertmanagers, externalURL, logger)
 		if err != nil {
 			return nil, fmt.Errorf("--alertmanager.url: %w", err)
+		}
+		if renew > 0 {
+			if err := am.RenewEvery(renew); err != nil {
+				return nil, fmt.Errorf("--alerts.renew-interval: %w", err)
+			}
+			cfg.RenewFailures = renew
 		}
 		cfg.Alerter = am
 	}
