@@ -421,8 +421,8 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	res.Output = out
 	res.Action = s.actionOf(g.level, out, up, down)
 	reasons := triggerReasons(out, g.level, up, down, notes)
-	inputs := mustJSON(map[string]any{"observations": g.obs, "alerts": alertSummaries(g.alerts), "decision": out,
-		"forecasts": notes.Forecasts, "lead_seconds": notes.Lead.Seconds(), "expired_alerts": g.expired})
+	inputs := mustJSON(withAlertRefs(map[string]any{"observations": g.obs, "decision": out,
+		"forecasts": notes.Forecasts, "lead_seconds": notes.Lead.Seconds()}, g.alerts, g.expired))
 	d := store.Decision{Service: name, Outcome: string(out.Outcome), Action: res.Action, Current: mustJSON(g.cur),
 		Desired: mustJSON(s.state(p, out.Target)), Inputs: inputs, Reason: out.Reason}
 	// An evaluation is worth a row when an alert asked for it, when it
@@ -871,23 +871,6 @@ func uniq(s []string) []string {
 		if i == 0 || v != s[i-1] {
 			out = append(out, v)
 		}
-	}
-	return out
-}
-
-type alertSummary struct {
-	Alertname   string `json:"alertname"`
-	Fingerprint string `json:"fingerprint"`
-	Action      string `json:"scaling_action"`
-	Reason      string `json:"reason"`
-	Value       string `json:"value,omitempty"`
-	StartsAt    string `json:"starts_at"`
-}
-
-func alertSummaries(alerts []store.Alert) []alertSummary {
-	out := make([]alertSummary, len(alerts))
-	for i, a := range alerts {
-		out[i] = alertSummary{a.Alertname, a.Fingerprint, string(a.Action), a.Reason, a.Annotations["value"], a.StartsAt.Format(time.RFC3339)}
 	}
 	return out
 }
