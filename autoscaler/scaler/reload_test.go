@@ -15,6 +15,7 @@ import (
 	"github.com/wedsync/scaling/autoscaler/decision"
 	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/autoscaler/scaler"
+	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/core/storetest"
 )
 
@@ -110,5 +111,47 @@ func TestReloadSwapsThePolicy(t *testing.T) {
 	}
 	if got := api.applied(); len(got) != 1 || got[0].Replicas != 6 {
 		t.Fatalf("api applies = %v; want the one to 6", got)
+	}
+}
+
+// An action in flight when its service is removed (or its bounds change)
+// runs to the end with the policy it started with, and is logged finished.
+func TestReloadKeepsInFlightAction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.New(t)
+	neutralPhase(t, st)
+	p, err := policy.Parse([]byte(levelPol("")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &memActuator{ready: actuator.State{Replicas: 4}, delay: 400 * time.Millisecond}
+	obs := &loadObserver{}
+	obs.set(0.9, 240, "") // 4 × 0.9 / 0.6 = 6
+	sc, err := scaler.New(scaler.Config{Policy: p, Store: st, Observer: obs, Actuators: map[string]actuator.Actuator{"api": api},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: scaler.NewMetrics(prometheus.NewRegistry()),
+		SettlePoll: 10 * time.Millisecond,
+		NewActuator: func(string, *policy.Service) (actuator.Actuator, error) { return &memActuator{}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := sc.Evaluate(ctx, "api", time.Time{})
+	if res.Event == nil {
+		t.Fatalf("no action: %+v", res.Output)
+	}
+	other, err := policy.Parse([]byte(strings.Replace(levelPol(""), "services:\n  api:", "services:\n  web:", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Reload(other); err != nil {
+		t.Fatal(err)
+	}
+	sc.Wait()
+	ev, err := st.GetEvent(ctx, res.Event.ID)
+	if err != nil || ev.Status != store.StatusCompleted {
+		t.Fatalf("in-flight action after its service's removal: %+v, %v", ev, err)
+	}
+	if got := api.applied(); len(got) != 1 || got[0].Replicas != 6 {
+		t.Fatalf("applies = %v", got)
 	}
 }
