@@ -130,7 +130,7 @@ func TestReloadKeepsInFlightAction(t *testing.T) {
 	obs.set(0.9, 240, "") // 4 × 0.9 / 0.6 = 6
 	sc, err := scaler.New(scaler.Config{Policy: p, Store: st, Observer: obs, Actuators: map[string]actuator.Actuator{"api": api},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: scaler.NewMetrics(prometheus.NewRegistry()),
-		SettlePoll: 10 * time.Millisecond,
+		SettlePoll:  10 * time.Millisecond,
 		NewActuator: func(string, *policy.Service) (actuator.Actuator, error) { return &memActuator{}, nil }})
 	if err != nil {
 		t.Fatal(err)
