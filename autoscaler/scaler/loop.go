@@ -60,12 +60,18 @@ func outlive(ctx context.Context) context.Context {
 	return ctx
 }
 
+// minEvalTimeout is the shortest default timeout: a short sync period
+// (the demo's 2 s) must not cut evaluations that a busy Prometheus (its
+// queries time out at 5 s) or a slow actuator read would still finish;
+// overlapping the next tick is harmless, it skips the service.
+const minEvalTimeout = 10 * time.Second
+
 // evalTimeout bounds one evaluation of one service.
 func (s *Scaler) evalTimeout() time.Duration {
 	if s.cfg.EvalTimeout > 0 {
 		return s.cfg.EvalTimeout
 	}
-	return s.pol().SyncPeriod.D()
+	return max(s.pol().SyncPeriod.D(), minEvalTimeout)
 }
 
 // each starts f for every named service whose previous evaluation has
