@@ -23,6 +23,7 @@ type running struct {
 
 // start runs an already-logged action in the background.
 func (s *Scaler) start(ctx context.Context, p *policy.Service, act actuator.Actuator, ev store.Event, target actuator.State, received time.Time) {
+	ctx = outlive(ctx) // not cut off when the evaluation that started it returns
 	level, _ := levelOf(p, target)
 	var before actuator.State
 	_ = json.Unmarshal(ev.Before, &before)
@@ -84,7 +85,7 @@ func (s *Scaler) finish(ctx context.Context, ev store.Event, status store.EventS
 		return ev
 	}
 	s.cfg.Metrics.events.WithLabelValues(done.Service, string(done.Type), string(done.Status)).Inc()
-	if ss := s.ctls[done.Service]; ss != nil {
+	if ss := s.ctl(done.Service); ss != nil {
 		// Cooldown counts from here; a completed scale-up's duration is how
 		// long the service takes to become ready (the forecasts' lead).
 		var ready time.Duration
@@ -223,7 +224,7 @@ func (s *Scaler) Reconcile(ctx context.Context, startup bool) {
 		if s.isBusy(ev.Service) {
 			continue
 		}
-		p := s.cfg.Policy.Services[ev.Service]
+		p := s.service(ev.Service)
 		if !startup && (p == nil || now.Sub(ev.StartedAt) < p.SettleTimeout.D()+time.Minute) {
 			continue
 		}
@@ -256,7 +257,7 @@ func (s *Scaler) reconcileOrphans(ctx context.Context) {
 			continue
 		}
 		s.cfg.Logger.Warn("adopted an orphaned event", "event_id", ev.ID, "service", ev.Service, "previous_owner", o.Owner)
-		s.reconcileOne(ctx, s.cfg.Policy.Services[ev.Service], ev)
+		s.reconcileOne(ctx, s.service(ev.Service), ev)
 	}
 }
 
@@ -275,7 +276,7 @@ func (s *Scaler) reconcileOne(ctx context.Context, p *policy.Service, ev store.E
 		s.finish(ctx, ev, store.StatusFailed, "interrupted, and its states cannot be read: "+err.Error())
 		return
 	}
-	act := s.cfg.Actuators[ev.Service]
+	act := s.actuator(ev.Service)
 	cur, err := act.Current(ctx)
 	if err != nil {
 		log.Warn("reconcile: read current state; will retry", "err", err)

@@ -22,7 +22,7 @@ func (s *Scaler) extendable(name string) *running {
 	if r == nil || !r.up {
 		return nil
 	}
-	if p := s.cfg.Policy.Services[name]; p == nil || p.Control != policy.Level {
+	if p := s.service(name); p == nil || p.Control != policy.Level {
 		return nil
 	}
 	return r
@@ -52,7 +52,7 @@ func (s *Scaler) extend(ctx context.Context, ss *svcState, name string, r *runni
 	s.mu.Lock()
 	level := r.level
 	s.mu.Unlock()
-	in, notes := ss.ctl.Gather(p, now, level, g.obs, s.cfg.Policy.SyncPeriod.D(), s.gapAfter())
+	in, notes := ss.ctl.Gather(p, now, level, g.obs, s.pol().SyncPeriod.D(), s.gapAfter())
 	in.SLOBreached = sloBreached(g.alerts)
 	in.Ready = g.level // what serves now; utilization is measured over it
 	out := decision.Decide(p, in)

@@ -37,6 +37,7 @@ type Metrics struct {
 	readErrors        *prometheus.CounterVec
 	closeRetries      *prometheus.CounterVec
 	adopted           *prometheus.CounterVec
+	loop              *loopMetrics
 }
 
 // NewMetrics creates the metrics and registers them on reg (if not nil).
@@ -100,6 +101,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Unfinished events of a replica whose lease expired, taken over by this one, by how they were settled (completed, reapplied, failed).",
 		}, []string{"service", "result"}),
 	}
+	m.loop = newLoopMetrics(reg)
 	if reg != nil {
 		reg.MustRegister(m.decisions, m.evaluationErrors, m.events, m.actuatorDuration, m.decisionLatency, m.replicas, m.desiredReplicas,
 			m.tier, m.desiredTier, m.reactiveReplicas, m.predictedReplicas, m.scheduledMin, m.forecast, m.forecastError, m.forecastLead,

@@ -94,7 +94,7 @@ func (s *Scaler) ValidatePhaseConfig(raw []byte) error {
 		return err
 	}
 	for _, name := range sortedKeys(cfg.Services) {
-		p := s.cfg.Policy.Services[name]
+		p := s.service(name)
 		if p == nil {
 			continue // a service another deployment runs; harmless here
 		}
@@ -131,7 +131,7 @@ func (s *Scaler) loadPhase(ctx context.Context) error {
 // inside the policy's own: the policy file holds the hard limits, the phase
 // narrows them.
 func (s *Scaler) effective(name string) *policy.Service {
-	base := s.cfg.Policy.Services[name]
+	base := s.service(name)
 	if base == nil {
 		return nil
 	}
@@ -206,11 +206,11 @@ func (s *Scaler) transition(ctx context.Context, to store.Phase, user string, dr
 	after := map[string]actuator.State{}
 	var out, trim []Step
 	for _, name := range sortedKeys(cfg.Services) {
-		p := s.cfg.Policy.Services[name]
+		p := s.service(name)
 		if p == nil {
 			continue // the phase speaks of a service this autoscaler does not run
 		}
-		cur, level, err := s.current(ctx, name, p, s.cfg.Actuators[name])
+		cur, level, err := s.current(ctx, name, p, s.actuator(name))
 		if err != nil {
 			return store.Event{}, Plan{}, fmt.Errorf("plan %s: %w", name, err)
 		}
@@ -365,8 +365,8 @@ func (s *Scaler) runTransition(ctx context.Context, ev store.Event, to store.Pha
 			st.Status = "skipped"
 			continue
 		}
-		p := s.cfg.Policy.Services[st.Service]
-		act := s.cfg.Actuators[st.Service]
+		p := s.service(st.Service)
+		act := s.actuator(st.Service)
 		if p == nil || act == nil {
 			st.Status, st.Error = "failed", "no longer in the policy file"
 			failed = append(failed, st.Service+": "+st.Error)

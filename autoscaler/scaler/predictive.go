@@ -54,7 +54,7 @@ func (s *Scaler) fillWindow(ctx context.Context, ss *svcState, p *policy.Service
 	}
 	// One step per sync period, ending one before now, as the live
 	// evaluations would have been.
-	sync := s.cfg.Policy.SyncPeriod.D()
+	sync := s.pol().SyncPeriod.D()
 	start := now.Add(-max(1, now.Sub(from)/sync) * sync)
 	hctx, cancel := context.WithTimeout(ctx, historyTimeout)
 	defer cancel()
@@ -129,9 +129,10 @@ func (s *Scaler) refitAll(ctx context.Context) {
 		return
 	}
 	now := s.cfg.Now()
-	for _, name := range sortedKeys(s.cfg.Policy.Services) {
-		p := s.cfg.Policy.Services[name]
-		ss := s.ctls[name]
+	v := s.view() // one policy for the whole pass, even across a reload
+	for _, name := range sortedKeys(v.pol.Services) {
+		p := v.pol.Services[name]
+		ss := v.ctls[name]
 		ss.mu.Lock()
 		due := ss.ctl.NeedsRefit(p, now)
 		if due {
@@ -191,14 +192,14 @@ func (s *Scaler) Plan(ctx context.Context, name string, allow *decision.Directio
 		res.Err = fmt.Errorf("service %q is not in the policy file", name)
 		return res
 	}
-	cur, level, err := s.current(ctx, name, p, s.cfg.Actuators[name])
+	cur, level, err := s.current(ctx, name, p, s.actuator(name))
 	if err != nil {
 		res.Err = err
 		return res
 	}
 	res.Current = cur
 	now := s.cfg.Now()
-	sync := s.cfg.Policy.SyncPeriod.D()
+	sync := s.pol().SyncPeriod.D()
 	ctl := control.New(name, now)
 	ctl.AssumeObserved(now.Add(-24*time.Hour), now)
 	var lastAction time.Time

@@ -46,7 +46,7 @@ func (s *Scaler) Retry(ctx context.Context, eventID, user string, dryRun bool) (
 	if err != nil {
 		return store.Event{}, fmt.Errorf("event %s: %w", eventID, err)
 	}
-	act := s.cfg.Actuators[orig.Service]
+	act := s.actuator(orig.Service)
 	cur, level, err := s.current(ctx, orig.Service, p, act)
 	if err != nil {
 		return store.Event{}, err
@@ -66,7 +66,7 @@ func (s *Scaler) Retry(ctx context.Context, eventID, user string, dryRun bool) (
 		if set := p.ScheduleSet(); set != nil {
 			in.Schedule = set.At(now)
 		}
-		if ss := s.ctls[orig.Service]; ss != nil {
+		if ss := s.ctl(orig.Service); ss != nil {
 			ss.mu.Lock()
 			in, err = s.refresh(ctx, ss, p, orig.Service, in)
 			ss.mu.Unlock()

@@ -48,7 +48,7 @@ func (s *Scaler) Rollback(ctx context.Context, eventID, user string, dryRun bool
 	if level != want {
 		reason += fmt.Sprintf(" (clamped to the current bounds [%d, %d])", lo, hi)
 	}
-	act := s.cfg.Actuators[orig.Service]
+	act := s.actuator(orig.Service)
 	cur, curLevel, err := s.current(ctx, orig.Service, p, act)
 	if err != nil {
 		return store.Event{}, err

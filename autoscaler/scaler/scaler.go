@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -121,26 +122,38 @@ type Config struct {
 	Metrics         *Metrics
 	// SettlePoll is how often the actuator is read while an action settles.
 	SettlePoll time.Duration
-	// Parallel bounds how many services a sync evaluates at once, so that
-	// one hung dependency stalls only its own service (default 8).
+	// Parallel bounds how many services are evaluated at once (default 8).
 	Parallel int
-	Now      func() time.Time
+	// EvalTimeout bounds one evaluation of one service: its reads of the
+	// actuator, Prometheus and the database (default: the sync period,
+	// at least 10 s).
+	EvalTimeout time.Duration
+	// NewActuator builds the actuator of a service that a policy reload
+	// adds or whose actuator it changes (optional: without it, such a
+	// reload is refused).
+	NewActuator func(name string, p *policy.Service) (actuator.Actuator, error)
+	Now         func() time.Time
 }
 
 // Scaler runs the loop.
 type Scaler struct {
-	cfg     Config
-	started time.Time
+	cfg      Config // cfg.Policy and cfg.Actuators are the first view only: read live
+	started  time.Time
+	live     atomic.Pointer[view] // the policy in force and what was built for it
+	reloadMu sync.Mutex           // one reload at a time
+	reloaded chan struct{}        // a reload happened: the loop re-reads the sync period
+	slots    chan struct{}        // Parallel evaluations at most
 
-	mu       sync.Mutex
-	ctls     map[string]*svcState
-	busy     map[string]bool
-	running  map[string]*running  // the loop's actions in flight
-	pending  map[string]time.Time // kicked services → earliest notification receipt
-	recorded map[string]string    // last decision recorded per service (outcome and target)
-	kick     chan struct{}
-	wg       sync.WaitGroup
-	runCtx   context.Context // set by Run: actions started by the API live as long as the loop
+	mu         sync.Mutex
+	evaluating map[string]time.Time         // services whose evaluation runs, since when
+	retired    map[string]actuator.Actuator // actuators of services a reload removed
+	busy       map[string]bool
+	running    map[string]*running  // the loop's actions in flight
+	pending    map[string]time.Time // kicked services → earliest notification receipt
+	recorded   map[string]string    // last decision recorded per service (outcome and target)
+	kick       chan struct{}
+	wg         sync.WaitGroup
+	runCtx     context.Context // set by Run: actions started by the API live as long as the loop
 
 	// The active growth phase, whose scaling configuration narrows the
 	// policy's bounds (see effective).
@@ -183,17 +196,21 @@ func New(c Config) (*Scaler, error) {
 			c.ActuatorTimeout = max(c.ActuatorTimeout, actuator.CallTimeout(a, 30*time.Second))
 		}
 	}
-	s := &Scaler{cfg: c, started: c.Now(), ctls: map[string]*svcState{}, busy: map[string]bool{}, running: map[string]*running{}, pending: map[string]time.Time{},
-		recorded: map[string]string{}, kick: make(chan struct{}, 1)}
+	s := &Scaler{cfg: c, started: c.Now(), busy: map[string]bool{}, running: map[string]*running{}, pending: map[string]time.Time{},
+		recorded: map[string]string{}, kick: make(chan struct{}, 1), reloaded: make(chan struct{}, 1), slots: make(chan struct{}, c.Parallel),
+		evaluating: map[string]time.Time{}, retired: map[string]actuator.Actuator{}}
+	v := &view{pol: c.Policy, acts: map[string]actuator.Actuator{}, ctls: map[string]*svcState{}}
 	for name, p := range c.Policy.Services {
-		s.ctls[name] = &svcState{ctl: control.New(name, s.started)}
+		v.acts[name] = c.Actuators[name]
+		v.ctls[name] = &svcState{ctl: control.New(name, s.started)}
 		c.Metrics.setControl(name, p)
 	}
+	s.live.Store(v)
 	return s, nil
 }
 
 // Known reports whether a service is in the policy.
-func (s *Scaler) Known(service string) bool { return s.cfg.Policy.Services[service] != nil }
+func (s *Scaler) Known(service string) bool { return s.service(service) != nil }
 
 // Kick asks for an evaluation of services soon; it never blocks, so the
 // webhook can call it after recording a notification.
@@ -212,7 +229,8 @@ func (s *Scaler) Kick(services []string, received time.Time) {
 }
 
 // Run reconciles unfinished events, then evaluates kicked services at once
-// and every service each sync period, until ctx ends. Actions still running
+// and every service each sync period, until ctx ends. Evaluations run on
+// their own (see each): the loop never waits for one. Actions still running
 // at shutdown are left in_progress and reconciled at the next start.
 func (s *Scaler) Run(ctx context.Context) error {
 	s.mu.Lock()
@@ -224,7 +242,8 @@ func (s *Scaler) Run(ctx context.Context) error {
 	s.Reconcile(ctx, true)
 	s.seedAll(ctx)
 	s.refitAll(ctx)
-	tick := time.NewTicker(s.cfg.Policy.SyncPeriod.D())
+	period := s.pol().SyncPeriod.D()
+	tick := time.NewTicker(period)
 	defer tick.Stop()
 	if s.renewsFailures() {
 		s.wg.Add(1)
@@ -233,25 +252,57 @@ func (s *Scaler) Run(ctx context.Context) error {
 			s.renewFailures(ctx)
 		}()
 	}
-	s.syncAll(ctx)
+	s.syncAll(ctx, nil)
 	for {
 		select {
 		case <-ctx.Done():
 			s.wg.Wait()
 			return nil
+		case <-s.reloaded:
+			if p := s.pol().SyncPeriod.D(); p != period {
+				period = p
+				tick.Reset(p)
+			}
 		case <-s.kick:
-			s.mu.Lock()
-			pending := s.pending
-			s.pending = map[string]time.Time{}
-			s.mu.Unlock()
-			s.each(ctx, sortedKeys(pending), func(name string) { s.Evaluate(ctx, name, pending[name]) })
+			pending := s.takePending()
+			s.requeue(pending, s.each(ctx, sortedKeys(pending), func(ctx context.Context, name string) { s.Evaluate(ctx, name, pending[name]) }))
 		case <-tick.C:
 			if err := s.ReloadPhase(ctx); err != nil {
 				s.cfg.Logger.Warn("reload the active growth phase", "err", err)
 			}
-			s.Reconcile(ctx, false)
-			s.syncAll(ctx)
+			// Bounded like an evaluation: a hung actuator read must not
+			// stop the loop; actions it restarts run on (see outlive).
+			rctx, cancel := context.WithTimeout(context.WithValue(ctx, loopCtxKey{}, ctx), s.evalTimeout())
+			s.Reconcile(rctx, false)
+			cancel()
+			s.syncAll(ctx, s.takePending())
 			s.refitAll(ctx)
+		}
+	}
+}
+
+// takePending returns the kicked services and empties the list.
+func (s *Scaler) takePending() map[string]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pending := s.pending
+	s.pending = map[string]time.Time{}
+	return pending
+}
+
+// requeue puts back the kicked services an evaluation still running made
+// the loop skip: the next pass evaluates them as asked by the
+// notification (recorded, and its latency measured).
+func (s *Scaler) requeue(pending map[string]time.Time, skipped []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range skipped {
+		at, ok := pending[name]
+		if !ok || s.ctl(name) == nil {
+			continue
+		}
+		if prev, ok := s.pending[name]; !ok || at.Before(prev) {
+			s.pending[name] = at
 		}
 	}
 }
@@ -294,27 +345,10 @@ func (s *Scaler) renewFailures(ctx context.Context) {
 // Wait blocks until actions and refits started by the scaler have finished.
 func (s *Scaler) Wait() { s.wg.Wait() }
 
-func (s *Scaler) syncAll(ctx context.Context) {
-	s.each(ctx, sortedKeys(s.cfg.Policy.Services), func(name string) { s.Evaluate(ctx, name, time.Time{}) })
-}
-
-// each runs f for every service, at most Parallel at a time, and waits:
-// services do not wait for each other's Prometheus queries or actuators.
-func (s *Scaler) each(ctx context.Context, names []string, f func(string)) {
-	sem := make(chan struct{}, s.cfg.Parallel)
-	var wg sync.WaitGroup
-	for _, name := range names {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			f(name)
-		}()
-	}
-	wg.Wait()
+// syncAll starts an evaluation of every service; pending are the kicked
+// ones, evaluated as asked by their notification.
+func (s *Scaler) syncAll(ctx context.Context, pending map[string]time.Time) {
+	s.requeue(pending, s.each(ctx, s.Services(), func(ctx context.Context, name string) { s.Evaluate(ctx, name, pending[name]) }))
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -353,7 +387,7 @@ type gathered struct {
 // notification that caused this evaluation arrived (zero for a timer pass).
 func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) Result {
 	res := Result{Service: name}
-	ss := s.ctls[name]
+	ss := s.ctl(name)
 	if ss == nil {
 		res.Err = fmt.Errorf("service %q is not in the policy file", name)
 		return res
@@ -398,7 +432,7 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	p := g.p
 
 	s.fillWindow(ctx, ss, p, name, now, g.level, g.obs)
-	in, notes := ss.ctl.Gather(p, now, g.level, g.obs, s.cfg.Policy.SyncPeriod.D(), s.gapAfter())
+	in, notes := ss.ctl.Gather(p, now, g.level, g.obs, s.pol().SyncPeriod.D(), s.gapAfter())
 	res.Notes = notes
 	in.SLOBreached = sloBreached(g.alerts)
 	up, down := alertReasons(g.alerts)
@@ -421,8 +455,8 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	res.Output = out
 	res.Action = s.actionOf(g.level, out, up, down)
 	reasons := triggerReasons(out, g.level, up, down, notes)
-	inputs := mustJSON(map[string]any{"observations": g.obs, "alerts": alertSummaries(g.alerts), "decision": out,
-		"forecasts": notes.Forecasts, "lead_seconds": notes.Lead.Seconds(), "expired_alerts": g.expired})
+	inputs := mustJSON(withAlertRefs(map[string]any{"observations": g.obs, "decision": out,
+		"forecasts": notes.Forecasts, "lead_seconds": notes.Lead.Seconds()}, g.alerts, g.expired))
 	d := store.Decision{Service: name, Outcome: string(out.Outcome), Action: res.Action, Current: mustJSON(g.cur),
 		Desired: mustJSON(s.state(p, out.Target)), Inputs: inputs, Reason: out.Reason}
 	// An evaluation is worth a row when an alert asked for it, when it
@@ -500,7 +534,7 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	s.cfg.Metrics.decisions.WithLabelValues(name, string(out.Outcome)).Inc()
 	s.cfg.Logger.Info("scaling", "service", name, "event_id", ev.ID, "type", ev.Type, "from", g.cur.String(), "to", target.String(),
 		"initiated_by", by, "reason", out.Reason)
-	s.start(ctx, p, s.cfg.Actuators[name], ev, target, received)
+	s.start(ctx, p, s.actuator(name), ev, target, received)
 	if (out.OverCeiling || len(overBudgets) > 0) && s.cfg.Alerter != nil {
 		limit := strings.Join(overBudgets, "; ")
 		if out.OverCeiling {
@@ -527,8 +561,11 @@ func (s *Scaler) gather(ctx context.Context, name string) (gathered, error) {
 		s.cfg.Logger.Warn("read the active growth phase", "err", err)
 	}
 	g := gathered{p: s.effective(name)}
+	if g.p == nil {
+		return g, fmt.Errorf("service %q is not in the policy file", name)
+	}
 	var err error
-	if g.cur, g.level, err = s.current(ctx, name, g.p, s.cfg.Actuators[name]); err != nil {
+	if g.cur, g.level, err = s.current(ctx, name, g.p, s.actuator(name)); err != nil {
 		return g, &readError{err}
 	}
 	s.cfg.Metrics.setLevel(g.p, name, g.level)
@@ -538,7 +575,7 @@ func (s *Scaler) gather(ctx context.Context, name string) (gathered, error) {
 		g.obs = s.cfg.Observer.Observe(ctx, g.p)
 	}()
 	now := s.cfg.Now()
-	alerts, alertsErr := s.cfg.Store.FiringAlerts(ctx, name, now.Add(-s.cfg.Policy.AlertTTL.D()))
+	alerts, alertsErr := s.cfg.Store.FiringAlerts(ctx, name, now.Add(-s.pol().AlertTTL.D()))
 	<-observed
 	if alertsErr != nil {
 		return g, fmt.Errorf("read firing alerts: %w", alertsErr)
@@ -624,14 +661,17 @@ func actionOf(p *policy.Service, ev store.Event) (decision.Action, bool) {
 // Prometheus, so that a restart forgets neither rate limits nor the lead,
 // and the trend forecaster has a window at once.
 func (s *Scaler) seedAll(ctx context.Context) {
-	for _, name := range sortedKeys(s.cfg.Policy.Services) {
+	for _, name := range sortedKeys(s.pol().Services) {
 		s.seed(ctx, name)
 	}
 }
 
 func (s *Scaler) seed(ctx context.Context, name string) {
-	ss := s.ctls[name]
+	ss := s.ctl(name)
 	p := s.effective(name)
+	if ss == nil || p == nil {
+		return // removed by a reload meanwhile
+	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.seeded || s.cfg.Store == nil {
@@ -663,7 +703,7 @@ func (s *Scaler) seed(ctx context.Context, name string) {
 
 // gapAfter: valid evaluations further apart than this are a gap in the
 // data, after which every window is observed again.
-func (s *Scaler) gapAfter() time.Duration { return 3 * s.cfg.Policy.SyncPeriod.D() }
+func (s *Scaler) gapAfter() time.Duration { return 3 * s.pol().SyncPeriod.D() }
 
 func (s *Scaler) isBusy(name string) bool {
 	s.mu.Lock()
@@ -730,6 +770,13 @@ func triggerReasons(out decision.Output, level int, up, down string, notes contr
 }
 
 func (s *Scaler) record(ctx context.Context, d store.Decision) {
+	if ctx.Err() != nil {
+		// An evaluation cut at its timeout (a hung read) still says why it
+		// did not decide.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+	}
 	if err := s.cfg.Store.RecordDecision(ctx, d); err != nil {
 		s.cfg.Logger.Warn("record decision", "service", d.Service, "outcome", d.Outcome, "err", err)
 	}
@@ -875,23 +922,6 @@ func uniq(s []string) []string {
 	return out
 }
 
-type alertSummary struct {
-	Alertname   string `json:"alertname"`
-	Fingerprint string `json:"fingerprint"`
-	Action      string `json:"scaling_action"`
-	Reason      string `json:"reason"`
-	Value       string `json:"value,omitempty"`
-	StartsAt    string `json:"starts_at"`
-}
-
-func alertSummaries(alerts []store.Alert) []alertSummary {
-	out := make([]alertSummary, len(alerts))
-	for i, a := range alerts {
-		out[i] = alertSummary{a.Alertname, a.Fingerprint, string(a.Action), a.Reason, a.Annotations["value"], a.StartsAt.Format(time.RFC3339)}
-	}
-	return out
-}
-
 func mustJSON(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -902,4 +932,4 @@ func mustJSON(v any) json.RawMessage {
 }
 
 // Services lists the services of the policy, sorted.
-func (s *Scaler) Services() []string { return sortedKeys(s.cfg.Policy.Services) }
+func (s *Scaler) Services() []string { return sortedKeys(s.pol().Services) }

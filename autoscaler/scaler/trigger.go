@@ -41,7 +41,7 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 	if p == nil {
 		return store.Event{}, fmt.Errorf("service %q: %w", name, store.ErrNotFound)
 	}
-	act := s.cfg.Actuators[name]
+	act := s.actuator(name)
 	cur, level, err := s.current(ctx, name, p, act)
 	if err != nil {
 		return store.Event{}, err
@@ -53,7 +53,7 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 	}
 	// The same rate policies and cooldown as the loop, counted from the
 	// event log (every replica's actions).
-	if ss := s.ctls[name]; ss != nil {
+	if ss := s.ctl(name); ss != nil {
 		ss.mu.Lock()
 		in, err = s.refresh(ctx, ss, p, name, in)
 		ss.mu.Unlock()
@@ -143,7 +143,7 @@ func (s *Scaler) Current(ctx context.Context, name string) (actuator.State, int,
 	if p == nil {
 		return actuator.State{}, 0, fmt.Errorf("service %q: %w", name, store.ErrNotFound)
 	}
-	return s.current(ctx, name, p, s.cfg.Actuators[name])
+	return s.current(ctx, name, p, s.actuator(name))
 }
 
 // MaxReplicas is a horizontal service's maximum with the bounds in force.

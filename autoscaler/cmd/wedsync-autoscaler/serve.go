@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -29,6 +32,8 @@ import (
 	"github.com/wedsync/scaling/autoscaler/observe"
 	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/autoscaler/recommend"
+	"github.com/wedsync/scaling/autoscaler/reload"
+	"github.com/wedsync/scaling/autoscaler/retention"
 	"github.com/wedsync/scaling/autoscaler/scaler"
 	"github.com/wedsync/scaling/autoscaler/webhook"
 	"github.com/wedsync/scaling/core/config"
@@ -52,6 +57,9 @@ type serveFlags struct {
 	recommendEvery time.Duration
 	leaseTTL       time.Duration
 	renewAlerts    time.Duration
+	evalTimeout    time.Duration
+	reloadEvery    time.Duration
+	retention      retention.Config
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -68,6 +76,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&f.recommendEvery, "recommendations.interval", time.Hour, "How often optimization recommendations are generated (0: never).")
 	fs.DurationVar(&f.renewAlerts, "alerts.renew-interval", time.Minute, "How often standing failed actions are re-posted to Alertmanager (each post lives four intervals; a failure that ended is resolved).")
 	fs.DurationVar(&f.leaseTTL, "lease.ttl", 30*time.Second, "How long this replica's lease lives without a heartbeat; another replica takes over its unfinished actions only after it expired (and the actuator timeout passed).")
+	fs.DurationVar(&f.evalTimeout, "evaluation.timeout", 0, "Longest one evaluation of one service may take (its actuator, Prometheus and database reads); 0: the policy's sync period, at least 10s.")
+	fs.DurationVar(&f.reloadEvery, "config.reload-interval", 5*time.Second, "How often the policy file is checked for a change and reloaded (0: only on SIGHUP).")
+	f.retention = retention.Defaults
+	fs.Var(durationFlag{&f.retention.Notifications}, "retention.notifications", "How long received notifications and the alert states they recorded are kept (0: forever).")
+	fs.Var(durationFlag{&f.retention.Decisions}, "retention.decisions", "How long decision rows are kept (0: forever); a running action's decision is always kept.")
+	fs.Var(durationFlag{&f.retention.Audit}, "retention.audit", "How long the admin API's audit trail is kept (0: forever).")
+	fs.Var(durationFlag{&f.retention.Interval}, "retention.interval", "How often old rows are pruned.")
+	fs.IntVar(&f.retention.BatchSize, "retention.batch-size", f.retention.BatchSize, "Rows one pruning statement deletes at most (short locks).")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -77,6 +93,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if f.tokenFile == "" {
 		return usageError{errors.New("--web.webhook-token-file is required: the webhook is never served without authentication")}
+	}
+	if err := f.retention.Validate(); err != nil {
+		return usageError{err}
+	}
+	if f.evalTimeout < 0 || f.reloadEvery < 0 {
+		return usageError{errors.New("--evaluation.timeout and --config.reload-interval must not be negative")}
 	}
 	token, err := config.Secret{File: f.tokenFile}.Resolve()
 	if err != nil {
@@ -113,7 +135,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("lease taken", "holder", keeper.Holder(), "ttl", f.leaseTTL)
 	sc, err := buildScaler(pol, st, acts, keeper, f.prometheusURL, f.queryTimeout, f.alertmanagers, f.renewAlerts, f.externalURL, f.dryRun, logger,
-		scaler.NewMetrics(reg), planner)
+		scaler.NewMetrics(reg), planner, func(c *scaler.Config) { c.EvalTimeout = f.evalTimeout })
+	if err != nil {
+		return err
+	}
+	// Caught before anything can send it: SIGHUP's default is to exit.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	watcher, err := reload.New(reload.Config{Path: f.configFile, Interval: f.reloadEvery, Trigger: hup, Apply: sc.Reload, Logger: logger, Reg: reg})
+	if err != nil {
+		return err
+	}
+	pruner, err := retention.New(f.retention, st, logger, reg)
 	if err != nil {
 		return err
 	}
@@ -156,6 +190,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() {
 		defer wg.Done()
 		sc.Run(loopCtx) //nolint:errcheck // returns nil
+	}()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		watcher.Run(loopCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		pruner.Run(loopCtx)
 	}()
 	if f.recommendEvery > 0 {
 		gen := recommend.New(recommend.Config{Policy: pol, Store: st, Prom: promv1.NewAPI(promClient), Current: sc, Logger: logger})
@@ -232,13 +275,18 @@ func longestCall(acts map[string]actuator.Actuator) time.Duration {
 // buildScaler assembles the loop; lk is the replica's lease (nil for the
 // one-shot commands, which own whatever they start).
 func buildScaler(pol *policy.File, st scaler.Store, acts map[string]actuator.Actuator, lk scaler.Lease, promURL string, timeout time.Duration,
-	alertmanagers []string, renew time.Duration, externalURL string, dryRun bool, logger *slog.Logger, m *scaler.Metrics, caps scaler.CapacityReader) (*scaler.Scaler, error) {
+	alertmanagers []string, renew time.Duration, externalURL string, dryRun bool, logger *slog.Logger, m *scaler.Metrics, caps scaler.CapacityReader,
+	opts ...func(*scaler.Config)) (*scaler.Scaler, error) {
 	obs, err := observe.NewPrometheus(promURL, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("--prometheus.url: %w", err)
 	}
 	cfg := scaler.Config{Policy: pol, Store: st, Observer: obs, History: obs, AlertCheck: obs, Actuators: acts, DryRun: dryRun,
-		Logger: logger, Metrics: m, Capacities: caps, ActuatorTimeout: longestCall(acts)}
+		Logger: logger, Metrics: m, Capacities: caps, ActuatorTimeout: longestCall(acts),
+		// A policy reload builds the actuators of added or changed services.
+		NewActuator: func(name string, p *policy.Service) (actuator.Actuator, error) {
+			return actuator.New(p.Actuator, logger.With("service", name))
+		}}
 	if lk != nil {
 		cfg.Lease = lk
 	}
@@ -258,7 +306,29 @@ func buildScaler(pol *policy.File, st scaler.Store, acts map[string]actuator.Act
 		}
 		cfg.Alerter = am
 	}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	return scaler.New(cfg)
+}
+
+// durationFlag reads a flag as a Prometheus duration ("30d", "0").
+type durationFlag struct{ d *config.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(v string) error {
+	d, err := config.ParseDuration(v)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
 }
 
 // readyz reports whether the database and Prometheus answer.
