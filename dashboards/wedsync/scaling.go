@@ -6,15 +6,17 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+
+	"github.com/wedsync/scaling/core/store"
 )
 
 // Scaling shows what the autoscaler did and why: replicas and utilization
 // over time with every scaling event as an annotation, the decisions, the
-// event log with rollback, and the growth phases.
+// event log with retry and rollback, and the growth phases.
 func Scaling() *dashboard.DashboardBuilder {
 	sel := serviceSel
 	b := base("wedsync-scaling", "WedSync — Scaling", "now-24h", "now", "30s").
-		Description("Replicas, utilization, learned bands, scaling events (annotations and log, with rollback) and growth phases.").
+		Description("Replicas, utilization, learned bands, scaling events (annotations and log, with retry and rollback) and growth phases.").
 		WithVariable(serviceVariable()).
 		Annotation(dashboard.NewAnnotationQueryBuilder().Name("Scaling events").Datasource(pluginDS).Enable(true).
 			IconColor("orange").Target(ws("Anno", "scaling_annotations", map[string]any{"limit": 500}))).
@@ -68,13 +70,43 @@ func Scaling() *dashboard.DashboardBuilder {
 	return b.
 		WithRow(row("Event log")).
 		WithPanel(table.NewPanelBuilder().Title("Scaling events").
-			Description("Newest first. Rollback re-applies an event's before state through the autoscaler's current limits (Editor role).").
+			Description("Newest first, every status. Retry and rollback are offered in the two tables below, on the events that take them.").
 			Datasource(pluginDS).WithTarget(ws("A", "scaling_events", map[string]any{"limit": 200})).
-			Overrides(append(hide("before", "after", "rollback_of"), unitFor("cost_impact_monthly", "currencyUSD"))).
-			Actions([]cog.Builder[dashboard.Action]{
-				action("Roll back", "events/${__data.fields.id}/rollback", "Roll back event ${__data.fields.id} (${__data.fields.service} ${__data.fields.event_type})?",
-					"rollback-${__data.fields.id}", `{"dry_run": false}`),
-			}).Height(12).Span(24)).
+			Overrides(eventOverrides()).Height(12).Span(24)).
+		WithPanel(eventTable("Failed events: retry or roll back",
+			"Retry re-applies a failed event's after state, roll back its before state, both through the autoscaler's current limits, "+
+				"as a new logged event (Editor role). A retry that fails is a new failed event here.",
+			store.StatusFailed, retryAction(), rollbackAction())).
+		WithPanel(eventTable("Completed events: roll back",
+			"Roll back re-applies a completed event's before state through the autoscaler's current limits, as a new logged event (Editor role).",
+			store.StatusCompleted, rollbackAction())).
 		WithPanel(table.NewPanelBuilder().Title("Growth phases").
 			Datasource(pluginDS).WithTarget(ws("A", "growth_phases", nil)).Height(7).Span(24))
+}
+
+func eventOverrides() []cog.Builder[dashboard.DashboardFieldConfigSourceOverrides] {
+	return append(hide("before", "after", "rollback_of"), unitFor("cost_impact_monthly", "currencyUSD"))
+}
+
+// eventTable is the event log filtered to one status, with the actions an
+// event in that status takes: Grafana's table actions apply to every row,
+// so the filter is what keeps retry off events that cannot be retried.
+func eventTable(title, desc string, status store.EventStatus, actions ...cog.Builder[dashboard.Action]) *table.PanelBuilder {
+	return table.NewPanelBuilder().Title(title).Description(desc).
+		Datasource(pluginDS).WithTarget(ws("A", "scaling_events", map[string]any{"status": string(status), "limit": 200})).
+		Overrides(eventOverrides()).Actions(actions).Height(9).Span(12)
+}
+
+// The Idempotency-Key is the event's: a double click acts once. A retry
+// that fails again is a new event with its own id, retried by its own key.
+func retryAction() cog.Builder[dashboard.Action] {
+	return action("Retry", "events/${__data.fields.id}/retry",
+		"Retry event ${__data.fields.id} (${__data.fields.service} ${__data.fields.event_type}): re-apply its after state?",
+		"retry-${__data.fields.id}", `{"dry_run": false}`)
+}
+
+func rollbackAction() cog.Builder[dashboard.Action] {
+	return action("Roll back", "events/${__data.fields.id}/rollback",
+		"Roll back event ${__data.fields.id} (${__data.fields.service} ${__data.fields.event_type})?",
+		"rollback-${__data.fields.id}", `{"dry_run": false}`)
 }

@@ -17,9 +17,11 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
+	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/dashboards/panelquery"
 	"github.com/wedsync/scaling/dashboards/wedsync"
 	"github.com/wedsync/scaling/grafana-plugin/pkg/models"
+	"github.com/wedsync/scaling/grafana-plugin/pkg/plugin"
 )
 
 var update = flag.Bool("update", false, "rewrite dist/ from the dashboards' code")
@@ -255,31 +257,113 @@ func modelFor(qt string) models.Validator {
 	return &models.HealthQuery{}
 }
 
-// TestActionsUseForwardedRoutes: every table action calls a resource route
-// the plugin serves, through Grafana's datasource resource path.
-func TestActionsUseForwardedRoutes(t *testing.T) {
-	t.Parallel()
+// actionJSON is a rendered table action and the panel it is on.
+type actionJSON struct {
+	Title string `json:"title"`
+	Fetch struct {
+		Method  string     `json:"method"`
+		URL     string     `json:"url"`
+		Body    string     `json:"body"`
+		Headers [][]string `json:"headers"`
+	} `json:"fetch"`
+}
+
+type actionPanel struct {
+	Title   string `json:"title"`
+	Targets []struct {
+		QueryType string `json:"queryType"`
+		Status    string `json:"status"`
+	} `json:"targets"`
+	FieldConfig struct {
+		Defaults struct {
+			Actions []actionJSON `json:"actions"`
+		} `json:"defaults"`
+	} `json:"fieldConfig"`
+}
+
+func renderedActions(t *testing.T) map[string][]actionPanel {
+	t.Helper()
 	files, err := wedsync.Render()
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile(`"url": "(/api/datasources/uid/wedsync-scaling/resources/[^"]+)"`)
-	allowed := regexp.MustCompile(`^/api/datasources/uid/wedsync-scaling/resources/(recommendations/\$\{__data\.fields\.id\}/(approve|implement)|events/\$\{__data\.fields\.id\}/rollback|load-tests(/\$\{__data\.fields\.id\}/cancel)?)$`)
-	n := 0
+	out := map[string][]actionPanel{}
 	for name, b := range files {
-		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			n++
-			if !allowed.MatchString(m[1]) {
-				t.Errorf("%s: action URL %s is not a route of the plugin", name, m[1])
+		var d struct {
+			Panels []actionPanel `json:"panels"`
+		}
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out[name] = d.Panels
+	}
+	return out
+}
+
+// TestActionsUseForwardedRoutes: every table action calls a resource route
+// the plugin serves (plugin.ActionRoutes, the owner), through Grafana's
+// datasource resource path, with the row's id and an Idempotency-Key.
+func TestActionsUseForwardedRoutes(t *testing.T) {
+	t.Parallel()
+	routes := plugin.ActionRoutes()
+	prefix := "/api/datasources/uid/" + wedsync.PluginUID + "/resources"
+	n := 0
+	for name, panels := range renderedActions(t) {
+		for _, p := range panels {
+			for _, a := range p.FieldConfig.Defaults.Actions {
+				n++
+				path, ok := strings.CutPrefix(a.Fetch.URL, prefix)
+				route := a.Fetch.Method + " " + strings.ReplaceAll(path, "${__data.fields.id}", "{id}")
+				if !ok || !slices.Contains(routes, route) {
+					t.Errorf("%s %q %q: %s %s is not a route of the plugin (%v)", name, p.Title, a.Title, a.Fetch.Method, a.Fetch.URL, routes)
+				}
+				if !slices.ContainsFunc(a.Fetch.Headers, func(h []string) bool { return len(h) == 2 && h[0] == "Idempotency-Key" && h[1] != "" }) {
+					t.Errorf("%s %q %q: no Idempotency-Key", name, p.Title, a.Title)
+				}
 			}
 		}
 	}
-	if n != 5 {
-		t.Errorf("%d actions, want 5 (approve, implement, rollback, cancel, run again)", n)
+	if n != 7 {
+		t.Errorf("%d actions, want 7 (approve, implement, retry, rollback of failed, rollback of completed, cancel, run again)", n)
 	}
-	var d map[string]any
-	if err := json.Unmarshal(files["scaling.json"], &d); err != nil {
-		t.Fatal(err)
+}
+
+// TestEventActionsMatchTheirStatus: Grafana's table actions apply to every
+// row, so an event action is only on a table filtered to the statuses the
+// API takes for it — retry: failed; rollback: completed or failed — and
+// both are offered.
+func TestEventActionsMatchTheirStatus(t *testing.T) {
+	t.Parallel()
+	takes := map[string][]string{
+		"retry":    {string(store.StatusFailed)},
+		"rollback": {string(store.StatusCompleted), string(store.StatusFailed)},
+	}
+	offered := map[string]map[string]bool{"retry": {}, "rollback": {}}
+	for name, panels := range renderedActions(t) {
+		for _, p := range panels {
+			for _, a := range p.FieldConfig.Defaults.Actions {
+				verb := a.Fetch.URL[strings.LastIndex(a.Fetch.URL, "/")+1:]
+				if !strings.Contains(a.Fetch.URL, "/events/") {
+					continue
+				}
+				ok := len(p.Targets) == 1 && p.Targets[0].QueryType == "scaling_events" && slices.Contains(takes[verb], p.Targets[0].Status)
+				if !ok {
+					t.Errorf("%s %q: %s offered on %+v, want one scaling_events query with status in %v", name, p.Title, verb, p.Targets, takes[verb])
+					continue
+				}
+				offered[verb][p.Targets[0].Status] = true
+				if a.Fetch.Body != `{"dry_run": false}` {
+					t.Errorf("%s %q: %s body %s", name, p.Title, verb, a.Fetch.Body)
+				}
+			}
+		}
+	}
+	for verb, statuses := range takes {
+		for _, st := range statuses {
+			if !offered[verb][st] {
+				t.Errorf("%s is not offered on %s events", verb, st)
+			}
+		}
 	}
 }
 

@@ -250,18 +250,30 @@ func planDetails(name string, p *policy.Service, r scaler.Result) string {
 }
 
 func rollback(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return eventAction(ctx, "rollback", (*scaler.Scaler).Rollback, args, stdout, stderr)
+}
+
+func retry(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return eventAction(ctx, "retry", (*scaler.Scaler).Retry, args, stdout, stderr)
+}
+
+// eventAction is rollback and retry: one event id after the flags, who
+// asks, a dry run that prints the plan; the same flags, exit statuses and
+// output line, so that the two cannot drift apart.
+func eventAction(ctx context.Context, name string, act func(*scaler.Scaler, context.Context, string, string, bool) (store.Event, error),
+	args []string, stdout, stderr io.Writer) error {
 	var c common
 	var user string
 	var dryRun bool
-	fs := flag.NewFlagSet("rollback", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	c.register(fs, true)
-	fs.StringVar(&user, "user", "", "Who asks for the rollback (recorded as initiated_user_id; required).")
-	fs.BoolVar(&dryRun, "dry-run", false, "Print the rollback that would be done, do nothing.")
+	fs.StringVar(&user, "user", "", "Who asks for the "+name+" (recorded as initiated_user_id; required).")
+	fs.BoolVar(&dryRun, "dry-run", false, "Print the "+name+" that would be done, do nothing.")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usageError{errors.New("rollback takes exactly one event id")}
+		return usageError{errors.New(name + " takes exactly one event id")}
 	}
 	if user == "" {
 		return usageError{errors.New("--user is required: every action records who asked for it")}
@@ -275,23 +287,24 @@ func rollback(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	// A rollback reads no metrics: it re-applies a recorded state.
+	// Neither reads metrics (actingScaler): a rollback re-applies a
+	// recorded before state, a retry a recorded after state.
 	sc, stop, err := actingScaler(ctx, pol, st, logger)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	ev, err := sc.Rollback(ctx, fs.Arg(0), user, dryRun)
+	ev, err := act(sc, ctx, fs.Arg(0), user, dryRun)
 	if err != nil {
-		return fmt.Errorf("rollback %s: %w", fs.Arg(0), err)
+		return fmt.Errorf("%s %s: %w", name, fs.Arg(0), err)
 	}
 	if dryRun {
 		fmt.Fprintf(stdout, "would %s %s: %s → %s (%s)\n", ev.Type, ev.Service, ev.Before, ev.After, ev.TriggerReason)
 		return nil
 	}
-	fmt.Fprintf(stdout, "rollback event %s: %s %s %s → %s: %s\n", ev.ID, ev.Type, ev.Service, ev.Before, ev.After, ev.Status)
+	fmt.Fprintf(stdout, "%s event %s: %s %s %s → %s: %s\n", name, ev.ID, ev.Type, ev.Service, ev.Before, ev.After, ev.Status)
 	if ev.Status != store.StatusCompleted {
-		return fmt.Errorf("rollback %s: %s", ev.Status, ev.ErrorMessage)
+		return fmt.Errorf("%s %s: %s", name, ev.Status, ev.ErrorMessage)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@
 //	wedsync-autoscaler eval         what would be done now, and why (dry run)
 //	wedsync-autoscaler replay       the decision code over a load trace, per strategy
 //	wedsync-autoscaler rollback ID  re-apply an event's before state
+//	wedsync-autoscaler retry ID     re-apply a failed event's after state
 //	wedsync-autoscaler check-config validate a policy file
 //	wedsync-autoscaler migrate      apply database migrations
 //	wedsync-autoscaler token        create, list or revoke admin API tokens
@@ -55,7 +56,8 @@ commands:
   serve         run the webhook receiver and the scaling loop
   eval          print what would be done now for each service, and why
   replay        run the decision code over a load trace and compare strategies
-  rollback ID   re-apply the before state of a completed scaling event
+  rollback ID   re-apply the before state of a completed or failed scaling event
+  retry ID      re-apply the after state of a failed scaling event
   check-config  validate a policy file
   migrate       apply database migrations
   token         create, list or revoke admin API tokens
@@ -84,6 +86,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, stdout, stderr io.
 		return replayCmd(ctx, rest, stdout, stderr)
 	case "rollback":
 		return rollback(ctx, rest, stdout, stderr)
+	case "retry":
+		return retry(ctx, rest, stdout, stderr)
 	case "check-config":
 		return checkConfig(rest, stdout, stderr)
 	case "migrate":

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -69,6 +71,11 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"check-config", "--config.file=" + filepath.Join(dir, "missing.yml")}, false, "no such file"},
 		{[]string{"rollback", "--config.file=" + bad}, true, "rollback takes exactly one event id"},
 		{[]string{"rollback", "--config.file=" + bad, "some-id"}, true, "--user is required"},
+		{[]string{"retry", "--config.file=" + bad}, true, "retry takes exactly one event id"},
+		{[]string{"retry", "--config.file=" + bad, "some-id"}, true, "--user is required"},
+		// Flags after the id are not flags (Go's flag package stops there).
+		{[]string{"retry", "--config.file=" + bad, "some-id", "--user=ops@wedsync"}, true, "retry takes exactly one event id"},
+		{[]string{"retry", "--config.file=" + bad, "--user=ops@wedsync", "--dry-run=maybe", "some-id"}, true, `invalid boolean value "maybe" for -dry-run`},
 		{[]string{"eval", "--action=sideways"}, true, `--action: "sideways" is not scale_up, scale_down or both`},
 	}
 	for _, tc := range tests {
@@ -230,17 +237,30 @@ func TestServe(t *testing.T) {
 	if resp, err := http.Get(base + "/readyz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("readyz: %v %v", resp, err)
 	}
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{`wedsync_autoscaler_notifications_total{endpoint="scaling",result="accepted"} 1`, `wedsync_autoscaler_replicas{service="api"}`,
+	// The state file changes when the apply command runs, before the event
+	// is closed and counted: read /metrics until the action is in it.
+	wants := []string{`wedsync_autoscaler_notifications_total{endpoint="scaling",result="accepted"} 1`, `wedsync_autoscaler_replicas{service="api"}`,
 		`wedsync_autoscaler_decisions_total{outcome="scale",service="api"} 1`, "wedsync_autoscaler_actuator_duration_seconds_bucket",
-		`wedsync_autoscaler_events_total{event_type="scale_up",service="api",status="completed"} 1`} {
-		if !strings.Contains(string(metrics), want) {
-			t.Errorf("/metrics lacks %s", want)
+		`wedsync_autoscaler_events_total{event_type="scale_up",service="api",status="completed"} 1`}
+	var metrics []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var missing []string
+		for _, want := range wants {
+			if !strings.Contains(string(metrics), want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %v after 10 s", missing)
 		}
 	}
 	promtoolCheckMetrics(t, metrics)
@@ -322,6 +342,72 @@ func TestEvalAndRollback(t *testing.T) {
 	err = run(ctx, args, &out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "is rolled_back") {
 		t.Fatalf("second rollback: %v", err)
+	}
+}
+
+// TestRetry: retry through the CLI of a failed event recorded by the
+// autoscaler (the service never moved: the state file is still the
+// before), a dry run first, then the line the command prints, the state
+// applied, and what a completed event and an unknown id answer.
+func TestRetry(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	pol, state := policyFor(t, dir, 1)
+	// The failed event recorded just now is the service's last action, and
+	// a retry keeps the cooldown of any action; this test is not about it.
+	b, _ := os.ReadFile(pol)
+	writeFile(t, dir, "policy.yml", string(b)+"    scale_up: {cooldown: 0s}\n")
+	dsn := storetest.DSN(t)
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ev, err := st.BeginEvent(ctx, store.NewEvent{Type: store.EventScaleUp, Service: "api", TriggerReason: "high_cpu_usage",
+		Before: []byte(`{"replicas": 1}`), After: []byte(`{"replicas": 2}`), InitiatedBy: "autoscaler"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.FinishEvent(ctx, ev.ID, store.StatusFailed, "actuator: 500 Internal Server Error"); err != nil {
+		t.Fatal(err)
+	}
+	dsnFile := writeFile(t, dir, "dsn", dsn)
+	args := []string{"retry", "--config.file=" + pol, "--database.url-file=" + dsnFile, "--user=ops@wedsync", ev.ID}
+	var out bytes.Buffer
+	if err := run(ctx, append([]string{args[0], "--dry-run"}, args[1:]...), &out, io.Discard); err != nil ||
+		!strings.HasPrefix(out.String(), "would scale_up api: ") || !strings.Contains(out.String(), "retry of "+ev.ID) {
+		t.Fatalf("dry-run retry: %v %q", err, out.String())
+	}
+	if b, _ := os.ReadFile(state); strings.TrimSpace(string(b)) != "1" {
+		t.Fatalf("dry run acted: state %q", b)
+	}
+	out.Reset()
+	if err := run(ctx, args, &out, io.Discard); err != nil {
+		t.Fatalf("retry: %v %s", err, out.String())
+	}
+	line := regexp.MustCompile(`^retry event [0-9a-f-]{36}: scale_up api \{.*"replicas": ?1.*\} → \{.*"replicas": ?2.*\}: completed\n$`)
+	if !line.MatchString(out.String()) {
+		t.Fatalf("retry printed %q, want %s", out.String(), line)
+	}
+	if b, _ := os.ReadFile(state); strings.TrimSpace(string(b)) != "2" {
+		t.Fatalf("state after retry %q, want 2", b)
+	}
+	newID := strings.Fields(out.String())[2]
+	newID = strings.TrimSuffix(newID, ":")
+	got, err := st.GetEvent(ctx, newID)
+	if err != nil || got.RetryOf != ev.ID || got.InitiatedBy != "retry" || got.InitiatedUserID != "ops@wedsync" {
+		t.Fatalf("the retry's event: %+v %v", got, err)
+	}
+	// Not failed: refused (exit status 1, not a usage error), nothing applied.
+	err = run(ctx, []string{"retry", "--config.file=" + pol, "--database.url-file=" + dsnFile, "--user=ops@wedsync", newID}, &out, io.Discard)
+	if err == nil || isUsage(err) || !strings.Contains(err.Error(), "is completed") {
+		t.Fatalf("retry of a completed event: %v", err)
+	}
+	err = run(ctx, []string{"retry", "--config.file=" + pol, "--database.url-file=" + dsnFile, "--user=ops@wedsync", "00000000-0000-4000-8000-000000000000"}, &out, io.Discard)
+	if err == nil || isUsage(err) || !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("retry of an unknown event: %v", err)
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 
 // controlPlane calls the admin API of wedsync-autoscaler with the
 // configured bearer token (a secure field). It is the only way the plugin
-// acts: approve, implement, rollback, start or cancel a load test.
+// acts: approve, implement, roll back or retry an event, start or cancel a
+// load test.
 type controlPlane struct {
 	base   string
 	token  string

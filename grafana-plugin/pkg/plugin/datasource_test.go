@@ -96,7 +96,7 @@ func normalize(resp backend.DataResponse, ids map[string]string) {
 	}
 	for _, f := range resp.Frames {
 		for _, fl := range f.Fields {
-			isID := fl.Name == "id" || strings.HasSuffix(fl.Name, "_id") || fl.Name == "rollback_of"
+			isID := fl.Name == "id" || strings.HasSuffix(fl.Name, "_id") || fl.Name == "rollback_of" || fl.Name == "retry_of"
 			for i := range fl.Len() {
 				switch v := fl.At(i).(type) {
 				case string:

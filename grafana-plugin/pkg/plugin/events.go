@@ -26,8 +26,8 @@ func (d *Datasource) listEvents(ctx context.Context, q query) ([]store.Event, er
 		Type: store.EventType(m.EventType), From: from, To: to, Limit: m.RowLimit()})
 }
 
-// scalingEvents is the event table, newest first; id is what the rollback
-// action needs.
+// scalingEvents is the event table, newest first; id is what the retry and
+// rollback actions need, retry_of says which failure a retry retried.
 func (d *Datasource) scalingEvents(ctx context.Context, q query) (data.Frames, error) {
 	evs, err := d.listEvents(ctx, q)
 	if err != nil {
@@ -35,15 +35,15 @@ func (d *Datasource) scalingEvents(ctx context.Context, q query) (data.Frames, e
 	}
 	n := len(evs)
 	var (
-		id, service, typ, status, reason, before, after, by, errMsg, rollbackOf = strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n)
-		started                                                                 = make([]time.Time, n)
-		completed                                                               = make([]*time.Time, n)
-		cost                                                                    = make([]*float64, n)
-		duration                                                                = make([]*int64, n)
+		id, service, typ, status, reason, before, after, by, errMsg, rollbackOf, retryOf = strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n)
+		started                                                                          = make([]time.Time, n)
+		completed                                                                        = make([]*time.Time, n)
+		cost                                                                             = make([]*float64, n)
+		duration                                                                         = make([]*int64, n)
 	)
 	for i, e := range evs {
 		id[i], service[i], typ[i], status[i], reason[i] = e.ID, e.Service, string(e.Type), string(e.Status), e.TriggerReason
-		before[i], after[i], by[i], errMsg[i], rollbackOf[i] = string(e.Before), string(e.After), e.InitiatedBy, e.ErrorMessage, e.RollbackOf
+		before[i], after[i], by[i], errMsg[i], rollbackOf[i], retryOf[i] = string(e.Before), string(e.After), e.InitiatedBy, e.ErrorMessage, e.RollbackOf, e.RetryOf
 		started[i], completed[i], duration[i] = e.StartedAt.UTC(), utcPtr(e.CompletedAt), e.DurationMS
 		if e.CostImpactMonthly.Valid {
 			f := e.CostImpactMonthly.Decimal.InexactFloat64()
@@ -64,6 +64,7 @@ func (d *Datasource) scalingEvents(ctx context.Context, q query) (data.Frames, e
 		data.NewField("duration_ms", nil, duration).SetConfig(&data.FieldConfig{Unit: "ms"}),
 		data.NewField("error_message", nil, errMsg),
 		data.NewField("rollback_of", nil, rollbackOf),
+		data.NewField("retry_of", nil, retryOf),
 		data.NewField("id", nil, id),
 	)
 	f.SetMeta(&data.FrameMeta{PreferredVisualization: data.VisTypeTable})

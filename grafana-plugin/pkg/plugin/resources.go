@@ -35,6 +35,7 @@ var actions = []action{
 	{http.MethodPost, "POST /recommendations/{id}/approve", http.MethodPost, pathID("/api/admin/optimization/recommendations/", "/approve"), false},
 	{http.MethodPost, "POST /recommendations/{id}/implement", http.MethodPost, pathID("/api/admin/optimization/recommendations/", "/implement"), false},
 	{http.MethodPost, "POST /events/{id}/rollback", http.MethodPost, pathID("/api/admin/scaling/events/", "/rollback"), true},
+	{http.MethodPost, "POST /events/{id}/retry", http.MethodPost, pathID("/api/admin/scaling/events/", "/retry"), true},
 	{http.MethodPost, "POST /load-tests", http.MethodPost, fixed("/api/admin/scaling/load-tests"), true},
 	{http.MethodDelete, "DELETE /load-tests/{id}", http.MethodDelete, pathID("/api/admin/scaling/load-tests/", ""), false},
 	// Table actions in dashboards send POST: the same cancel.
@@ -102,7 +103,9 @@ func (d *Datasource) forward(a action) http.HandlerFunc {
 			return
 		}
 		var body []byte
-		if a.body {
+		// The SDK's adapter leaves Body nil on a call without one (an
+		// http.Request built for a client), which io.ReadAll would panic on.
+		if a.body && r.Body != nil {
 			body, err = io.ReadAll(io.LimitReader(r.Body, maxActionBody+1))
 			if err != nil {
 				writeError(w, http.StatusBadRequest, "bad_request", "reading the body: "+err.Error())
@@ -154,6 +157,17 @@ func (d *Datasource) services(w http.ResponseWriter, r *http.Request) {
 		names = []string{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"services": names})
+}
+
+// ActionRoutes lists the acting resource routes as the frontend and the
+// dashboards' table actions call them, "METHOD /path/{id}" (for the
+// dashboards' tests: an action must call one of these).
+func ActionRoutes() []string {
+	out := make([]string, len(actions))
+	for i, a := range actions {
+		out[i] = a.pattern
+	}
+	return out
 }
 
 // ForwardedRoutes lists the API routes the actions forward to, as

@@ -3,8 +3,13 @@ package plugin_test
 import (
 	"context"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	gotoken "go/token"
 	"net/http/httptest"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +38,8 @@ func TestResourceActions(t *testing.T) {
 	down := plugin.New(context.Background(), fixture.Settings(storetest.DSN(t), closed.URL, token))
 	unset := plugin.New(context.Background(), fixture.Settings(storetest.DSN(t), "", ""))
 	pending, approved := e.seeded.PendingRecID, e.seeded.ApprovedRecID
+	completed, failed := e.seeded.CompletedEventID, e.seeded.FailedEventID
+	const unknown = "00000000-0000-4000-8000-000000000000"
 	tests := []struct {
 		name         string
 		ds           *plugin.Datasource
@@ -46,7 +53,22 @@ func TestResourceActions(t *testing.T) {
 		{"approve", e.ds, "POST", "recommendations/" + pending + "/approve", "", editor, 200, `"status":"approved"`, "POST /api/admin/optimization/recommendations/" + pending + "/approve"},
 		{"approve twice is the API's 409 with the state", e.ds, "POST", "recommendations/" + approved + "/approve", "", editor, 409, `"state":"approved"`, "POST /api/admin/optimization/recommendations/" + approved + "/approve"},
 		{"implement", e.ds, "POST", "recommendations/" + approved + "/implement", "", editor, 202, `"implemented"`, "POST /api/admin/optimization/recommendations/" + approved + "/implement"},
-		{"rollback with a dry run", e.ds, "POST", "events/" + e.seeded.CompletedEventID + "/rollback", `{"dry_run": true}`, editor, 202, `"in_progress"`, "POST /api/admin/scaling/events/" + e.seeded.CompletedEventID + "/rollback"},
+		{"rollback with a dry run is the API's 200 and plan", e.ds, "POST", "events/" + completed + "/rollback", `{"dry_run": true}`, editor, 200, `"dry_run":true`, "POST /api/admin/scaling/events/" + completed + "/rollback"},
+		{"rollback of a completed event", e.ds, "POST", "events/" + completed + "/rollback", `{"dry_run": false}`, editor, 202, `"rollback_of":"` + completed + `"`, "POST /api/admin/scaling/events/" + completed + "/rollback"},
+		{"rollback of a failed event", e.ds, "POST", "events/" + failed + "/rollback", `{"dry_run": false}`, editor, 202, `"rollback_of":"` + failed + `"`, "POST /api/admin/scaling/events/" + failed + "/rollback"},
+		{"retry of a failed event", e.ds, "POST", "events/" + failed + "/retry", `{"dry_run": false}`, editor, 202, `"initiated_by":"retry"`, "POST /api/admin/scaling/events/" + failed + "/retry"},
+		{"retry without a body", e.ds, "POST", "events/" + failed + "/retry", "", editor, 202, `"status":"in_progress"`, "POST /api/admin/scaling/events/" + failed + "/retry"},
+		{"retry with a dry run is the API's 200 and plan", e.ds, "POST", "events/" + failed + "/retry", `{"dry_run": true}`, editor, 200, `"retry_of":"` + failed + `"`, "POST /api/admin/scaling/events/" + failed + "/retry"},
+		{"retry of a completed event is the API's 409 with the state", e.ds, "POST", "events/" + completed + "/retry", "", editor, 409, `"state":"completed"`, "POST /api/admin/scaling/events/" + completed + "/retry"},
+		{"retry of an unknown event is the API's 404", e.ds, "POST", "events/" + unknown + "/retry", "", editor, 404, "not found", "POST /api/admin/scaling/events/" + unknown + "/retry"},
+		{"retry with a bad dry_run is the API's 400 naming the field", e.ds, "POST", "events/" + failed + "/retry", `{"dry_run": "yes"}`, editor, 400, `"field":"dry_run"`, "POST /api/admin/scaling/events/" + failed + "/retry"},
+		{"viewer may not retry", e.ds, "POST", "events/" + failed + "/retry", "", viewer, 403, "bob (role Viewer) may not act on the platform", ""},
+		{"anonymous may not retry", e.ds, "POST", "events/" + failed + "/retry", "", nil, 403, "an anonymous user may not act", ""},
+		{"retry of an id that is not a UUID", e.ds, "POST", "events/1%20OR%201=1/retry", "", editor, 400, "is not a UUID", ""},
+		{"retry with a body that is not JSON", e.ds, "POST", "events/" + failed + "/retry", `dry_run=1`, editor, 400, "body is not JSON", ""},
+		{"retry when the API is down", down, "POST", "events/" + failed + "/retry", "", editor, 502, "control-plane API unreachable", ""},
+		{"retry when the API is not configured", unset, "POST", "events/" + failed + "/retry", "", editor, 503, "control-plane API URL is not set", ""},
+		{"retry by GET", e.ds, "GET", "events/" + failed + "/retry", "", editor, 404, "no resource", ""},
 		{"start a load test", e.ds, "POST", "load-tests", `{"scenario": "baseline", "target": "http://127.0.0.1:9683", "vus": 5, "duration": "30s"}`, editor, 202, `"running"`, "POST /api/admin/scaling/load-tests"},
 		{"cancel a load test", e.ds, "DELETE", "load-tests/" + e.seeded.RunningTestID, "", editor, 202, `"cancelling"`, "DELETE /api/admin/scaling/load-tests/" + e.seeded.RunningTestID},
 		{"cancel by POST from a table action", e.ds, "POST", "load-tests/" + e.seeded.RunningTestID + "/cancel", "", editor, 202, `"cancelling"`, "DELETE /api/admin/scaling/load-tests/" + e.seeded.RunningTestID},
@@ -90,6 +112,10 @@ func TestResourceActions(t *testing.T) {
 			if tt.body != "" && calls[0].Body != tt.body {
 				t.Errorf("API body %q, want %q", calls[0].Body, tt.body)
 			}
+			// Passed through as it is: the API's status and bytes.
+			if calls[0].Status != status || calls[0].Answer != string(body) {
+				t.Errorf("plugin answered %d %s; the API %d %s", status, body, calls[0].Status, calls[0].Answer)
+			}
 		})
 	}
 	// The approval landed: the plugin's own query sees it.
@@ -122,6 +148,57 @@ func TestActionsAreInTheAPIContract(t *testing.T) {
 	for _, p := range []string{"/api/admin/scaling/health", "/api/admin/scaling/metrics", "/api/admin/growth/current-phase"} {
 		if _, ok := doc.Paths[p]["get"]; !ok {
 			t.Errorf("GET %s (read by the plugin) is not in the API's openapi.yaml", p)
+		}
+	}
+}
+
+// TestStandInEventViewIsTheAPIs holds the stand-in's retry and rollback
+// answers to the API's own event view: every key it sends is a JSON name
+// of eventView in autoscaler/api/scaling.go (read from the source, the
+// owner), and the keys the API always sends are there.
+func TestStandInEventViewIsTheAPIs(t *testing.T) {
+	t.Parallel()
+	fset := gotoken.NewFileSet()
+	f, err := parser.ParseFile(fset, "../../../autoscaler/api/scaling.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	always := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		ts, ok := n.(*ast.TypeSpec)
+		if !ok || ts.Name.Name != "eventView" {
+			return true
+		}
+		for _, fl := range ts.Type.(*ast.StructType).Fields.List {
+			tag, _ := strconv.Unquote(fl.Tag.Value)
+			name, opts, _ := strings.Cut(reflect.StructTag(tag).Get("json"), ",")
+			names[name] = true
+			always[name] = !strings.Contains(opts, "omitempty")
+		}
+		return false
+	})
+	if len(names) < 10 {
+		t.Fatalf("eventView not found in autoscaler/api/scaling.go (%d fields)", len(names))
+	}
+	e := newEnv(t, time.Now().UTC().Truncate(time.Second), small)
+	for _, path := range []string{"events/" + e.seeded.FailedEventID + "/retry", "events/" + e.seeded.FailedEventID + "/rollback"} {
+		for _, body := range []string{`{"dry_run": true}`, `{"dry_run": false}`} {
+			status, raw := callResource(t, e.ds, "POST", path, body, editor)
+			var got map[string]any
+			if err := json.Unmarshal(raw, &got); err != nil || status/100 != 2 {
+				t.Fatalf("%s %s: %d %s", path, body, status, raw)
+			}
+			for k := range got {
+				if !names[k] {
+					t.Errorf("%s %s: key %q is not in the API's eventView", path, body, k)
+				}
+			}
+			for k, a := range always {
+				if _, ok := got[k]; a && !ok {
+					t.Errorf("%s %s: key %q, always sent by the API, is missing", path, body, k)
+				}
+			}
 		}
 	}
 }

@@ -116,7 +116,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           label="URL"
           labelWidth={LW}
           required
-          tooltip="Actions (approve, implement, rollback, load tests) and the health score go through it"
+          tooltip="Actions (approve, implement, retry, rollback, load tests) and the health score go through it"
         >
           <Input
             id="config-api-url"
