@@ -119,7 +119,8 @@ type fixture struct {
 	tokens map[string]string // role → secret
 	dsn    string            // the fixture's own database
 	// retry, when set, stands in for scaler.Retry (see withRetry).
-	retry func(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error)
+	retry  func(ctx context.Context, eventID, user string, dryRun bool) (store.Event, error)
+	runner *loadrun.Runner // this replica's, holding fixtureHolder's lease
 }
 
 // withRetry is the real scaler with a Retry a test may replace (f.retry):
@@ -135,6 +136,9 @@ func (w withRetry) Retry(ctx context.Context, eventID, user string, dryRun bool)
 	}
 	return w.Scaler.Retry(ctx, eventID, user, dryRun)
 }
+
+// fixtureHolder is the lease the fixture's replica holds.
+const fixtureHolder = "replica-a"
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -177,7 +181,15 @@ services:
 	}
 	c, _ := api.NewClient(api.Config{Address: p.URL()})
 	ctx, cancel := context.WithCancel(context.Background())
-	runner := loadrun.New(ctx, &record.Recorder{Store: st, Logger: logger}, scenario.DefaultLimits, logger)
+	if _, err := st.Heartbeat(ctx, fixtureHolder, time.Hour, 0); err != nil {
+		t.Fatal(err)
+	}
+	runner, err := loadrun.New(ctx, loadrun.Config{Recorder: &record.Recorder{Store: st, Logger: logger}, Limits: scenario.DefaultLimits,
+		Holder: fixtureHolder, PollInterval: 100 * time.Millisecond, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.runner = runner
 	t.Cleanup(func() { cancel(); runner.Wait() })
 	srv := adminapi.New(adminapi.Config{Store: st, Scaler: withRetry{f.sc, f}, Growth: f.sc, Recommendations: st, LoadTestStore: st, LoadTests: runner, Costs: st,
 		Planner: &capacity.Planner{Prom: promv1.NewAPI(c), Store: st, Policy: pol}, Plans: st, Measurements: st,

@@ -21,10 +21,11 @@ type LoadTests interface {
 	Cancel(id string) bool
 }
 
-// LoadTestStore reads load tests.
+// LoadTestStore reads load tests and records cancels.
 type LoadTestStore interface {
 	ListLoadTests(ctx context.Context, f store.LoadTestFilter) ([]store.LoadTest, error)
 	GetLoadTest(ctx context.Context, id string) (store.LoadTest, error)
+	CancelLoadTest(ctx context.Context, id, by string) (store.LoadTest, error)
 }
 
 type loadTestRequest struct {
@@ -179,6 +180,9 @@ type loadTestView struct {
 	StartedAt          *time.Time      `json:"started_at,omitempty"`
 	CompletedAt        *time.Time      `json:"completed_at,omitempty"`
 	DurationSeconds    *float64        `json:"duration_seconds,omitempty"`
+	Owner              string          `json:"owner,omitempty"` // the autoscaler replica (lease holder) running it
+	CancelRequestedAt  *time.Time      `json:"cancel_requested_at,omitempty"`
+	CancelRequestedBy  string          `json:"cancel_requested_by,omitempty"`
 	Progress           *progressView   `json:"progress,omitempty"`
 }
 
@@ -197,7 +201,7 @@ func (s *Server) viewLoadTest(lt store.LoadTest) loadTestView {
 	v := loadTestView{ID: lt.ID, Name: lt.Name, Type: lt.Type, Status: string(lt.Status), TargetURL: lt.TargetURL,
 		Config: lt.Config, Results: lt.Results, BaselineComparison: lt.BaselineComparison, PassedCriteria: lt.PassedCriteria,
 		FailureReason: lt.FailureReason, InitiatedBy: lt.InitiatedBy, StartedAt: lt.StartedAt, CompletedAt: lt.CompletedAt,
-		DurationSeconds: lt.DurationSeconds}
+		DurationSeconds: lt.DurationSeconds, Owner: lt.Owner, CancelRequestedAt: lt.CancelRequestedAt, CancelRequestedBy: lt.CancelRequestedBy}
 	if p, ok := s.cfg.LoadTests.Progress(lt.ID); ok {
 		pv := &progressView{ElapsedSeconds: p.Elapsed.Seconds(), TotalSeconds: p.Total.Seconds(), VUs: p.VUs, Requests: p.Requests,
 			Errors: p.Errors, RequestsPerSec: p.RPS, ErrorRate: p.ErrorRate}
@@ -252,6 +256,10 @@ func (s *Server) getLoadTest(r *request) (int, any, error) {
 	return http.StatusOK, s.viewLoadTest(lt), nil
 }
 
+// cancelLoadTest works from any replica. The request goes on the row first
+// (so a repeated cancel is one request): the owner's runner polls for it
+// and records the partial results as cancelled; a test whose owner has
+// stopped is marked cancelled at once. 202 with the test either way.
 func (s *Server) cancelLoadTest(r *request) (int, any, error) {
 	id := r.PathValue("id")
 	r.resourceID = id
@@ -261,20 +269,29 @@ func (s *Server) cancelLoadTest(r *request) (int, any, error) {
 	if !isUUID(id) {
 		return 0, nil, errNotFound("load test %s: not found", id)
 	}
-	// The cancel is a signal to the run, recorded by the run when it
-	// stops: the call is audited before it is sent.
-	if err := s.cfg.Store.BeginAudit(r.ctx); err != nil {
+	// The request goes on the row in the transaction that writes the
+	// call's audit.
+	lt, err := s.cfg.LoadTestStore.CancelLoadTest(r.ctx, id, r.actor.Name)
+	switch {
+	case errors.Is(err, store.ErrNotOwned):
+		// No lease names it, but a runner without one may run it here.
+		if _, ok := s.cfg.LoadTests.Progress(id); !ok {
+			return 0, nil, errConflict(string(store.LoadTestRunning),
+				"load test %s runs under no autoscaler replica's lease (wedsync-load?); stop it where it runs", id)
+		}
+		// A signal no transaction records: audited before it is sent.
+		if err := s.cfg.Store.BeginAudit(r.ctx); err != nil {
+			return 0, nil, err
+		}
+		s.cfg.LoadTests.Cancel(id)
+		if lt, err = s.cfg.LoadTestStore.GetLoadTest(r.ctx, id); err != nil {
+			return 0, nil, err
+		}
+	case err != nil:
 		return 0, nil, err
+	default:
+		// Running here: stop it now rather than at the next poll.
+		s.cfg.LoadTests.Cancel(id)
 	}
-	if s.cfg.LoadTests.Cancel(id) {
-		return http.StatusAccepted, map[string]string{"id": id, "status": "cancelling"}, nil
-	}
-	lt, err := s.cfg.LoadTestStore.GetLoadTest(r.ctx, id)
-	if err != nil {
-		return 0, nil, err
-	}
-	if lt.Status == store.LoadTestStatus(engine.StatusRunning) {
-		return 0, nil, errConflict(string(lt.Status), "load test %s runs on another autoscaler; cancel it there", id)
-	}
-	return 0, nil, errConflict(string(lt.Status), "load test %s is %s", id, lt.Status)
+	return http.StatusAccepted, s.viewLoadTest(lt), nil
 }

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -28,6 +30,14 @@ type NewLoadTest struct {
 	TargetURL   string
 	Config      json.RawMessage // the scenario as run
 	InitiatedBy string
+	// Owner is the lease holder of the autoscaler replica that runs the
+	// test ("" for a run no autoscaler owns, such as wedsync-load's). The
+	// lease must be live: a test born under a dead lease would be rescued
+	// at once.
+	Owner string
+	// MaxDuration is the longest the run can last (0: unknown). A test that
+	// names no owner is rescued once it has run well past it.
+	MaxDuration time.Duration
 }
 
 // LoadTest is a row of load_tests.
@@ -47,6 +57,12 @@ type LoadTest struct {
 	CompletedAt        *time.Time
 	DurationSeconds    *float64
 	CreatedAt          time.Time
+	Owner              string        // "" when no autoscaler replica owns it
+	MaxDuration        time.Duration // 0: unknown
+	// CancelRequestedAt is when a cancel was first asked for (nil: never);
+	// the owner's runner acts on it.
+	CancelRequestedAt *time.Time
+	CancelRequestedBy string
 }
 
 // LoadTestOutcome is how a load test ended.
@@ -82,15 +98,19 @@ type Benchmark struct {
 
 const loadTestColumns = `id::text, test_name, test_type, status, target_url, config, results, baseline_comparison,
 	passed_criteria, coalesce(failure_reason, ''), coalesce(initiated_by, ''), started_at, completed_at,
-	duration_seconds::float8, created_at`
+	duration_seconds::float8, created_at, coalesce(owner, ''), coalesce(max_duration_ms, 0), cancel_requested_at,
+	coalesce(cancel_requested_by, '')`
 
 func scanLoadTest(row pgx.Row) (LoadTest, error) {
 	var t LoadTest
+	var maxMS int64
 	err := row.Scan(&t.ID, &t.Name, &t.Type, &t.Status, &t.TargetURL, &t.Config, &t.Results, &t.BaselineComparison,
-		&t.PassedCriteria, &t.FailureReason, &t.InitiatedBy, &t.StartedAt, &t.CompletedAt, &t.DurationSeconds, &t.CreatedAt)
+		&t.PassedCriteria, &t.FailureReason, &t.InitiatedBy, &t.StartedAt, &t.CompletedAt, &t.DurationSeconds, &t.CreatedAt,
+		&t.Owner, &maxMS, &t.CancelRequestedAt, &t.CancelRequestedBy)
 	if err != nil {
 		return LoadTest{}, translate(err)
 	}
+	t.MaxDuration = time.Duration(maxMS) * time.Millisecond
 	return t, nil
 }
 
@@ -108,15 +128,31 @@ func scanBenchmark(row pgx.Row) (Benchmark, error) {
 }
 
 // StartLoadTest records a load test as running, before its first request.
+// A test with an owner is refused with ErrNoLease unless the owner's
+// lease is live.
 func (s *Store) StartLoadTest(ctx context.Context, t NewLoadTest) (LoadTest, error) {
+	if t.MaxDuration < 0 {
+		return LoadTest{}, fmt.Errorf("start load test %s: max duration %s is negative: %w", t.Name, t.MaxDuration, ErrInvalid)
+	}
+	var maxMS *int64
+	if t.MaxDuration > 0 {
+		ms := t.MaxDuration.Milliseconds()
+		maxMS = &ms
+	}
 	var lt LoadTest
 	err := s.audited(ctx, func(db DBTX) (string, error) {
 		var err error
-		lt, err = scanLoadTest(db.QueryRow(ctx, `INSERT INTO load_tests (test_name, test_type, status, target_url, config, initiated_by, started_at)
-			VALUES ($1, $2, 'running', $3, $4, nullif($5, ''), now()) RETURNING `+loadTestColumns,
-			t.Name, t.Type, t.TargetURL, jsonOrEmpty(t.Config), t.InitiatedBy))
+		lt, err = scanLoadTest(db.QueryRow(ctx, `INSERT INTO load_tests (test_name, test_type, status, target_url, config, initiated_by, started_at,
+				owner, max_duration_ms)
+			SELECT $1::text, $2::text, 'running', $3::text, $4::jsonb, nullif($5::text, ''), now(), nullif($6::text, ''), $7::bigint
+			WHERE $6::text = '' OR EXISTS (SELECT 1 FROM autoscaler_leases WHERE holder = $6 AND expires_at >= now())
+			RETURNING `+loadTestColumns,
+			t.Name, t.Type, t.TargetURL, jsonOrEmpty(t.Config), t.InitiatedBy, t.Owner, maxMS))
 		return lt.ID, err
 	})
+	if errors.Is(err, ErrNotFound) {
+		return LoadTest{}, fmt.Errorf("start load test %s: %s: %w", t.Name, t.Owner, ErrNoLease)
+	}
 	if err != nil {
 		return LoadTest{}, fmt.Errorf("start load test %s: %w", t.Name, err)
 	}
@@ -431,4 +467,217 @@ func (s *Store) SetBaseline(ctx context.Context, benchmarkID string) (Benchmark,
 		return nil
 	})
 	return out, err
+}
+
+// Who may still be running an unfinished load test: its owner while the
+// owner's lease is live; a test with no owner (wedsync-load's, or written
+// before owners existed) until it has run well past its longest duration.
+const (
+	// OwnerlessLoadTestGrace is how long past its longest duration an
+	// ownerless test may still be running (the end is being recorded).
+	OwnerlessLoadTestGrace = 2 * time.Minute
+	// LegacyLoadTestMaxDuration stands in for the longest duration of a
+	// test recorded without one (before migration 0011): generous, since
+	// a soak test may run for hours on purpose.
+	LegacyLoadTestMaxDuration = 24 * time.Hour
+)
+
+// ErrNoLease: the would-be owner of a load test holds no live lease (it
+// expired, or was never taken), so the test would be rescued at once.
+var ErrNoLease = errors.New("holds no live lease")
+
+// ErrNotOwned: the load test runs under no autoscaler replica's lease, so
+// no replica can be asked to stop it.
+var ErrNotOwned = errors.New("runs under no autoscaler replica's lease")
+
+// loadTestLease is what the rules need of an owner's lease.
+type loadTestLease struct {
+	expiresAt time.Time
+	live      bool
+}
+
+// deadReason says why whatever ran an unfinished test has stopped, or ""
+// if it may still be running. leases holds the owners' leases (a missing
+// one was never taken or was removed); now is the database's clock.
+func deadReason(t LoadTest, leases map[string]loadTestLease, now time.Time) string {
+	if t.Owner != "" {
+		l, ok := leases[t.Owner]
+		switch {
+		case !ok:
+			return fmt.Sprintf("the autoscaler replica %s that ran it stopped (it holds no lease)", t.Owner)
+		case !l.live:
+			return fmt.Sprintf("the autoscaler replica %s that ran it stopped (lease expired at %s)", t.Owner, l.expiresAt.UTC().Format(time.RFC3339))
+		}
+		return ""
+	}
+	started := t.CreatedAt
+	if t.StartedAt != nil {
+		started = *t.StartedAt
+	}
+	longest := t.MaxDuration
+	if longest <= 0 {
+		longest = LegacyLoadTestMaxDuration
+	}
+	if now.Before(started.Add(longest + OwnerlessLoadTestGrace)) {
+		return ""
+	}
+	return fmt.Sprintf("no autoscaler replica owns it and it was still unfinished %s after its longest run (%s) should have ended: whatever ran it stopped",
+		OwnerlessLoadTestGrace, longest)
+}
+
+// ownerLeases reads the leases of the owners of ts, and the database's clock.
+func ownerLeases(ctx context.Context, db DBTX, ts []LoadTest) (map[string]loadTestLease, time.Time, error) {
+	var holders []string
+	for _, t := range ts {
+		if t.Owner != "" {
+			holders = append(holders, t.Owner)
+		}
+	}
+	var now time.Time
+	if err := db.QueryRow(ctx, `SELECT now()`).Scan(&now); err != nil {
+		return nil, now, fmt.Errorf("database clock: %w", translate(err))
+	}
+	out := map[string]loadTestLease{}
+	if len(holders) == 0 {
+		return out, now, nil
+	}
+	rows, err := db.Query(ctx, `SELECT holder, expires_at, expires_at >= now() FROM autoscaler_leases WHERE holder = ANY($1::text[])`, holders)
+	if err != nil {
+		return nil, now, fmt.Errorf("owners' leases: %w", translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h string
+		var l loadTestLease
+		if err := rows.Scan(&h, &l.expiresAt, &l.live); err != nil {
+			return nil, now, fmt.Errorf("owners' leases: %w", translate(err))
+		}
+		out[h] = l
+	}
+	return out, now, translate(rows.Err())
+}
+
+// clip cuts s to at most n bytes, on a character boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// CancelLoadTest asks for a load test to be cancelled, from any replica.
+// While its owner's lease is live the request is recorded on the row (the
+// first request is kept: asking twice is asking once) and the owner's
+// runner stops the run, whose partial results are then recorded as
+// cancelled; the returned test is still running, with CancelRequestedAt
+// set. If whatever ran it has stopped, it is marked cancelled at once, the
+// reason saying why. A finished test is refused with a ConflictError; a
+// live one no replica owns with ErrNotOwned.
+func (s *Store) CancelLoadTest(ctx context.Context, id, by string) (LoadTest, error) {
+	by = clip(by, 200)
+	var out LoadTest
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		cur, err := scanLoadTest(tx.QueryRow(ctx, `SELECT `+loadTestColumns+` FROM load_tests WHERE id = $1::uuid FOR UPDATE`, id))
+		if err != nil {
+			return fmt.Errorf("load test %s: %w", id, err)
+		}
+		if cur.Status != LoadTestPending && cur.Status != LoadTestRunning {
+			return &ConflictError{What: "load test " + id, State: string(cur.Status)}
+		}
+		leases, now, err := ownerLeases(ctx, tx, []LoadTest{cur})
+		if err != nil {
+			return err
+		}
+		reason := deadReason(cur, leases, now)
+		switch {
+		case reason != "":
+			if by != "" {
+				reason = "cancelled by " + by + "; " + reason
+			}
+			out, err = scanLoadTest(tx.QueryRow(ctx, `UPDATE load_tests SET status = 'cancelled', completed_at = now(), failure_reason = $2,
+					cancel_requested_at = coalesce(cancel_requested_at, now()), cancel_requested_by = coalesce(cancel_requested_by, nullif($3, ''))
+				WHERE id = $1::uuid RETURNING `+loadTestColumns, id, reason, by))
+		case cur.Owner == "":
+			return fmt.Errorf("load test %s: %w", id, ErrNotOwned)
+		default:
+			out, err = scanLoadTest(tx.QueryRow(ctx, `UPDATE load_tests
+				SET cancel_requested_at = coalesce(cancel_requested_at, now()), cancel_requested_by = coalesce(cancel_requested_by, nullif($2, ''))
+				WHERE id = $1::uuid RETURNING `+loadTestColumns, id, by))
+		}
+		if err != nil {
+			return fmt.Errorf("cancel load test %s: %w", id, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RescueLoadTests ends the unfinished load tests whatever ran them has
+// stopped (the owner's lease expired; no owner and well past the longest
+// run): failed with the reason, or cancelled if a cancel had been asked
+// for. Results already written are kept. Several replicas may rescue at
+// once: each test is ended by one of them.
+func (s *Store) RescueLoadTests(ctx context.Context) ([]LoadTest, error) {
+	var out []LoadTest
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Locked so that the owner's own finish and another rescuer wait
+		// (or skip) rather than both ending the test.
+		rows, err := tx.Query(ctx, `SELECT `+loadTestColumns+` FROM load_tests WHERE status IN ('pending', 'running')
+			ORDER BY created_at FOR UPDATE SKIP LOCKED`)
+		if err != nil {
+			return fmt.Errorf("unfinished load tests: %w", translate(err))
+		}
+		ts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LoadTest, error) { return scanLoadTest(r) })
+		if err != nil {
+			return fmt.Errorf("unfinished load tests: %w", translate(err))
+		}
+		if len(ts) == 0 {
+			return nil
+		}
+		leases, now, err := ownerLeases(ctx, tx, ts)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			reason := deadReason(t, leases, now)
+			if reason == "" {
+				continue
+			}
+			status := LoadTestFailed
+			if t.CancelRequestedAt != nil {
+				status, reason = LoadTestCancelled, "cancel requested by "+t.CancelRequestedBy+"; "+reason
+			}
+			done, err := scanLoadTest(tx.QueryRow(ctx, `UPDATE load_tests SET status = $2, failure_reason = $3, completed_at = now()
+				WHERE id = $1::uuid RETURNING `+loadTestColumns, t.ID, status, reason))
+			if err != nil {
+				return fmt.Errorf("rescue load test %s: %w", t.ID, err)
+			}
+			out = append(out, done)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LoadTestsByID reads the load tests of ids that exist, in no order: what
+// a runner polls for the tests it runs.
+func (s *Store) LoadTestsByID(ctx context.Context, ids []string) ([]LoadTest, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+loadTestColumns+` FROM load_tests WHERE id = ANY($1::text[]::uuid[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load tests: %w", translate(err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LoadTest, error) { return scanLoadTest(r) })
+	if err != nil {
+		return nil, fmt.Errorf("load tests: %w", translate(err))
+	}
+	return out, nil
 }

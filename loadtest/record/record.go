@@ -27,6 +27,10 @@ type Recorder struct {
 	Alerter  Alerter // nil: no alert
 	Criteria Criteria
 	Logger   *slog.Logger
+	// Owner is the lease holder of the autoscaler replica the runs started
+	// here belong to ("" for none, as wedsync-load's): another replica ends
+	// them only once that lease has expired (store.RescueLoadTests).
+	Owner string
 }
 
 func (rc *Recorder) logger() *slog.Logger {
@@ -108,7 +112,25 @@ func benchmarkOf(name, typ string, f Figures, users *int64) store.NewBenchmark {
 // Begin records a validated scenario as running. Call it before the first
 // request is sent.
 func (rc *Recorder) Begin(ctx context.Context, sc scenario.Scenario, initiatedBy string) (store.LoadTest, error) {
-	return rc.Store.StartLoadTest(ctx, store.NewLoadTest{Name: sc.Name, Type: string(sc.Type), TargetURL: sc.Target, Config: sc.JSON(), InitiatedBy: initiatedBy})
+	return rc.Store.StartLoadTest(ctx, store.NewLoadTest{Name: sc.Name, Type: string(sc.Type), TargetURL: sc.Target, Config: sc.JSON(),
+		InitiatedBy: initiatedBy, Owner: rc.Owner, MaxDuration: LongestRun(sc)})
+}
+
+// LongestRun is the longest a run of the validated scenario can last: the
+// last executor's end plus its graceful stop and ramp-down, which the
+// engine lets in-flight iterations use.
+func LongestRun(sc scenario.Scenario) time.Duration {
+	var d time.Duration
+	for _, e := range sc.Scenarios {
+		end := e.NominalDuration()
+		for _, p := range []*scenario.Duration{e.StartTime, e.GracefulStop, e.GracefulRampDown} {
+			if p != nil {
+				end += p.D()
+			}
+		}
+		d = max(d, end)
+	}
+	return d
 }
 
 // Finish records a run's result: final status, results, benchmark and the

@@ -165,7 +165,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--alertmanager.url: %w", err)
 		}
 	}
-	runner := loadrun.New(loopCtx, rc, scenario.DefaultLimits, logger)
+	// Its tests name the lease: cancels from other replicas reach them, and
+	// the others rescue them if this replica dies.
+	runner, err := loadrun.New(loopCtx, loadrun.Config{Recorder: rc, Limits: scenario.DefaultLimits, Holder: keeper.Holder(), Logger: logger})
+	if err != nil {
+		return err
+	}
 	admin := adminapi.New(adminapi.Config{Store: st, Scaler: sc, Growth: sc, Recommendations: st, LoadTestStore: st, LoadTests: runner, Costs: st,
 		Planner: planner, Plans: st, Measurements: st,
 		Prometheus: promv1.NewAPI(promClient), Logger: logger})
