@@ -1,13 +1,18 @@
 package api_test
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wedsync/scaling/autoscaler/loadrun"
 	"github.com/wedsync/scaling/core/store"
+	"github.com/wedsync/scaling/loadtest/record"
+	"github.com/wedsync/scaling/loadtest/scenario"
 )
 
 func TestLoadTestsThroughAPI(t *testing.T) {
@@ -51,8 +56,9 @@ func TestLoadTestsThroughAPI(t *testing.T) {
 	if r := f.do(store.RoleViewer, "DELETE", base+"/"+lid, ""); r.status != 403 {
 		t.Fatalf("viewer cancels: %d", r.status)
 	}
-	if r := f.do(store.RoleOperator, "DELETE", base+"/"+lid, ""); r.status != 202 {
-		t.Fatalf("cancel: %d %s", r.status, r.raw)
+	if r := f.do(store.RoleOperator, "DELETE", base+"/"+lid, ""); r.status != 202 || r.body["id"] != lid || r.body["owner"] != fixtureHolder ||
+		r.body["cancel_requested_by"] != "operator-user" || r.body["cancel_requested_at"] == nil {
+		t.Fatalf("cancel: %d %s; want 202 with the test, its cancel recorded", r.status, r.raw)
 	}
 	deadline = time.Now().Add(20 * time.Second)
 	for {
@@ -93,5 +99,83 @@ func TestLoadTestsThroughAPI(t *testing.T) {
 	}
 	if n, _ := f.st.ListLoadTests(t.Context(), store.LoadTestFilter{}); len(n) != 2 {
 		t.Fatalf("%d load tests recorded, want 2 (bad input records nothing)", len(n))
+	}
+}
+
+// Cancel works from any replica: the fixture's API (replica-a) records the
+// cancel of a test replica-b runs, and replica-b stops it; a test whose
+// owner has stopped is cancelled at once; one no replica owns is a 409.
+func TestCancelLoadTestOnAnotherReplica(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := t.Context()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	defer target.Close()
+	base := "/api/admin/scaling/load-tests/"
+
+	bctx, stopB := context.WithCancel(context.Background())
+	if _, err := f.st.Heartbeat(ctx, "replica-b", time.Hour, 0); err != nil {
+		t.Fatal(err)
+	}
+	b, err := loadrun.New(bctx, loadrun.Config{Recorder: &record.Recorder{Store: f.st}, Limits: scenario.DefaultLimits, Holder: "replica-b",
+		PollInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopB(); b.Wait() })
+	think := 50 * time.Millisecond
+	sc, _ := scenario.FromBuiltin("stress", target.URL, scenario.Override{VUs: 2, Duration: time.Minute, RampUp: time.Second, ThinkTime: &think})
+	lt, err := b.Start(ctx, sc, "test", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	for range 2 { // sent twice: one request
+		r := f.do(store.RoleOperator, "DELETE", base+lt.ID, "")
+		if r.status != 202 || r.body["status"] != "running" || r.body["owner"] != "replica-b" || r.body["cancel_requested_by"] != "operator-user" {
+			t.Fatalf("cancel on another replica: %d %s; want 202 with the test, its cancel recorded", r.status, r.raw)
+		}
+	}
+	var got response
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got = f.do(store.RoleViewer, "GET", base+lt.ID, "")
+		if got.body["status"] != "running" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got.body["status"] != "cancelled" || got.body["results"] == nil {
+		t.Fatalf("within 5s of the cancel: %s; want cancelled with partial results", got.raw)
+	}
+	if r := f.do(store.RoleOperator, "DELETE", base+lt.ID, ""); r.status != 409 || r.errField("state") != "cancelled" {
+		t.Fatalf("cancel after it ended: %d %s", r.status, r.raw)
+	}
+
+	// Its owner stopped: cancelled at once, the reason naming the owner.
+	if _, err := f.st.Heartbeat(ctx, "replica-c", 200*time.Millisecond, 0); err != nil {
+		t.Fatal(err)
+	}
+	orphan, err := f.st.StartLoadTest(ctx, store.NewLoadTest{Name: "orphan", Type: "stress", TargetURL: target.URL, Owner: "replica-c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if r := f.do(store.RoleOperator, "DELETE", base+orphan.ID, ""); r.status != 202 || r.body["status"] != "cancelled" ||
+		!strings.Contains(r.body["failure_reason"].(string), "replica-c that ran it stopped (lease expired at ") {
+		t.Fatalf("cancel of a dead replica's test: %d %s", r.status, r.raw)
+	}
+
+	// No replica owns it (wedsync-load runs it): nobody here can stop it.
+	cli, err := f.st.StartLoadTest(ctx, store.NewLoadTest{Name: "cli", Type: "stress", TargetURL: target.URL, MaxDuration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := f.do(store.RoleOperator, "DELETE", base+cli.ID, ""); r.status != 409 || r.errField("state") != "running" ||
+		!strings.Contains(r.errField("message"), "no autoscaler replica's lease") {
+		t.Fatalf("cancel of an ownerless test: %d %s", r.status, r.raw)
+	}
+	if r := f.do(store.RoleOperator, "DELETE", base+"00000000-0000-0000-0000-000000000000", ""); r.status != 404 {
+		t.Fatalf("cancel of an unknown test: %d %s", r.status, r.raw)
 	}
 }
