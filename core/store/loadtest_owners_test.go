@@ -60,8 +60,8 @@ func TestRescueLoadTests(t *testing.T) {
 	if _, err := s.Heartbeat(ctx, "dead", 300*time.Millisecond, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.StartLoadTest(ctx, store.NewLoadTest{Name: "x", Type: "stress", TargetURL: "http://api", Owner: "never-leased"}); !errors.Is(err, store.ErrLeaseLost) {
-		t.Fatalf("start under no lease: %v, want ErrLeaseLost", err)
+	if _, err := s.StartLoadTest(ctx, store.NewLoadTest{Name: "x", Type: "stress", TargetURL: "http://api", Owner: "never-leased"}); !errors.Is(err, store.ErrNoLease) {
+		t.Fatalf("start under no lease: %v, want ErrNoLease", err)
 	}
 	live := startOwned(t, s, "live", time.Minute)
 	dead := startOwned(t, s, "dead", time.Minute)
