@@ -136,6 +136,21 @@ func TestCancelLoadTestOnAnotherReplica(t *testing.T) {
 			t.Fatalf("cancel on another replica: %d %s; want 202 with the test, its cancel recorded", r.status, r.raw)
 		}
 	}
+	// Each call is audited (the request is written in the audit row's
+	// transaction); the second changed nothing but is a call all the same.
+	audit, err := f.st.ListAudit(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range audit {
+		if e.Method == "DELETE" && e.Path == base+lt.ID && e.Status == 202 && e.ResourceID == lt.ID && e.Actor == "operator-user" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d audit rows of the two cancels, want 2: %+v", n, audit)
+	}
 	var got response
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -579,17 +579,18 @@ func clip(s string, n int) string {
 func (s *Store) CancelLoadTest(ctx context.Context, id, by string) (LoadTest, error) {
 	by = clip(by, 200)
 	var out LoadTest
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	// The request is written with the audit row of the call that made it.
+	err := s.inAuditedTx(ctx, func(tx pgx.Tx) (string, error) {
 		cur, err := scanLoadTest(tx.QueryRow(ctx, `SELECT `+loadTestColumns+` FROM load_tests WHERE id = $1::uuid FOR UPDATE`, id))
 		if err != nil {
-			return fmt.Errorf("load test %s: %w", id, err)
+			return "", fmt.Errorf("load test %s: %w", id, err)
 		}
 		if cur.Status != LoadTestPending && cur.Status != LoadTestRunning {
-			return &ConflictError{What: "load test " + id, State: string(cur.Status)}
+			return "", &ConflictError{What: "load test " + id, State: string(cur.Status)}
 		}
 		leases, now, err := ownerLeases(ctx, tx, []LoadTest{cur})
 		if err != nil {
-			return err
+			return "", err
 		}
 		reason := deadReason(cur, leases, now)
 		switch {
@@ -601,16 +602,16 @@ func (s *Store) CancelLoadTest(ctx context.Context, id, by string) (LoadTest, er
 					cancel_requested_at = coalesce(cancel_requested_at, now()), cancel_requested_by = coalesce(cancel_requested_by, nullif($3, ''))
 				WHERE id = $1::uuid RETURNING `+loadTestColumns, id, reason, by))
 		case cur.Owner == "":
-			return fmt.Errorf("load test %s: %w", id, ErrNotOwned)
+			return "", fmt.Errorf("load test %s: %w", id, ErrNotOwned)
 		default:
 			out, err = scanLoadTest(tx.QueryRow(ctx, `UPDATE load_tests
 				SET cancel_requested_at = coalesce(cancel_requested_at, now()), cancel_requested_by = coalesce(cancel_requested_by, nullif($2, ''))
 				WHERE id = $1::uuid RETURNING `+loadTestColumns, id, by))
 		}
 		if err != nil {
-			return fmt.Errorf("cancel load test %s: %w", id, err)
+			return "", fmt.Errorf("cancel load test %s: %w", id, err)
 		}
-		return nil
+		return id, nil
 	})
 	return out, err
 }
