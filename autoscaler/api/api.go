@@ -352,6 +352,9 @@ func (s *Server) classifyErr(err error) *apiError {
 		return &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "a value was refused as invalid (outside what the database accepts)"}
 	case errors.Is(err, store.ErrUnavailable):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "database unavailable, retry later"}
+	case errors.Is(err, store.ErrNoLease):
+		// This replica's lease lapsed (a database blip): retry shortly.
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "this replica holds no live lease, retry later"}
 	}
 	return s.internal(err)
 }

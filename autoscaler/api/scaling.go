@@ -35,6 +35,7 @@ type eventView struct {
 	ErrorMessage      string     `json:"error_message,omitempty"`
 	RollbackOf        string     `json:"rollback_of,omitempty"`
 	RolledBackBy      string     `json:"rolled_back_by,omitempty"`
+	RetryOf           string     `json:"retry_of,omitempty"`
 	StartedAt         *time.Time `json:"started_at,omitempty"`
 	CompletedAt       *time.Time `json:"completed_at,omitempty"`
 	DurationMS        *int64     `json:"duration_ms,omitempty"`
@@ -44,7 +45,7 @@ type eventView struct {
 func viewEvent(e store.Event, full bool) eventView {
 	v := eventView{ID: e.ID, Type: string(e.Type), Service: e.Service, Status: string(e.Status), TriggerReason: e.TriggerReason,
 		Before: rawJSON(e.Before), After: rawJSON(e.After), InitiatedBy: e.InitiatedBy, InitiatedUserID: e.InitiatedUserID,
-		ErrorMessage: e.ErrorMessage, RollbackOf: e.RollbackOf, RolledBackBy: e.RolledBackBy, CompletedAt: e.CompletedAt,
+		ErrorMessage: e.ErrorMessage, RollbackOf: e.RollbackOf, RolledBackBy: e.RolledBackBy, RetryOf: e.RetryOf, CompletedAt: e.CompletedAt,
 		DurationMS: e.DurationMS}
 	if !e.StartedAt.IsZero() {
 		v.StartedAt = &e.StartedAt
