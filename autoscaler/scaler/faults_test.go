@@ -601,7 +601,11 @@ func promRows() []faultRow {
 			fire(t, st, store.EventScaleUp, "firing")
 			t0 := time.Now()
 			res := sc.Evaluate(ctx, "api", time.Now())
-			o.note = fmt.Sprintf("evaluation took %s; ", time.Since(t0).Round(100*time.Millisecond))
+			var problems []string
+			for _, ob := range res.Observations {
+				problems = append(problems, ob.Name+"="+ob.Problem)
+			}
+			o.note = fmt.Sprintf("observations %s; evaluation took %s; ", strings.Join(problems, ","), time.Since(t0).Round(100*time.Millisecond))
 			sc.Wait()
 			judge(t, st, l, o)
 			if res.Output.Outcome != decision.NoData || res.Event != nil || len(l.snapshot()) != 0 || strings.Join(o.decisions, ",") != "no_data" {
