@@ -423,6 +423,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// backTestScore prints a back-test score (a share in [0,1], computed by the
-// forecast models) to three places, as a decimal string.
-func backTestScore(v float64) string { return decimal.NewFromFloat(v).StringFixed(3) }

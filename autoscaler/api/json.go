@@ -3,6 +3,8 @@ package api
 import (
 	"encoding/json"
 	"regexp"
+
+	"github.com/shopspring/decimal"
 )
 
 // rawJSON embeds stored JSON as-is in a response.
@@ -22,3 +24,7 @@ var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 func isUUID(s string) bool { return uuidRE.MatchString(s) }
 
 var serviceNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,100}$`)
+
+// backTestScore prints a back-test score (a share in [0,1], computed by the
+// forecast models) to three places, as a decimal string.
+func backTestScore(v float64) string { return decimal.NewFromFloat(v).StringFixed(3) }

@@ -289,26 +289,22 @@ func (s *Scaler) goTransition(ev store.Event, to store.Phase, plan Plan) {
 // switch, as in a first run). Activating the phase again is harmless.
 func (s *Scaler) resumeTransition(ctx context.Context, ev store.Event) {
 	var plan Plan
-	var after struct {
-		PhaseID string `json:"phase_id"`
-	}
-	if err := errors.Join(json.Unmarshal(ev.TriggerMetrics, &plan), json.Unmarshal(ev.After, &after)); err != nil || after.PhaseID == "" {
+	if err := json.Unmarshal(ev.TriggerMetrics, &plan); err != nil {
 		s.finish(ctx, ev, store.StatusFailed, fmt.Sprintf("interrupted, and its plan cannot be read (%v)", err))
 		return
 	}
-	phases, err := s.cfg.Store.ListPhases(ctx)
-	if err != nil {
+	ph, err := s.phaseNamed(ctx, ev, ev.After)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.finish(ctx, ev, store.StatusFailed, "interrupted, and the phase it was moving to no longer exists")
+	case errors.Is(err, store.ErrUnavailable):
 		s.cfg.Logger.Warn("resume a growth phase transition: read the phases; will retry", "event_id", ev.ID, "err", err)
-		return
+	case err != nil:
+		s.finish(ctx, ev, store.StatusFailed, "interrupted, and "+err.Error())
+	default:
+		s.cfg.Logger.Info("resuming an interrupted growth phase transition", "event_id", ev.ID, "to", ph.Name, "steps", len(plan.Steps))
+		s.goTransition(ev, ph, plan)
 	}
-	for _, ph := range phases {
-		if ph.ID == after.PhaseID {
-			s.cfg.Logger.Info("resuming an interrupted growth phase transition", "event_id", ev.ID, "to", ph.Name, "steps", len(plan.Steps))
-			s.goTransition(ev, ph, plan)
-			return
-		}
-	}
-	s.finish(ctx, ev, store.StatusFailed, "interrupted, and the phase it was moving to ("+after.PhaseID+") no longer exists")
 }
 
 // phaseTarget is the level a service must be at in a phase: a fixed count

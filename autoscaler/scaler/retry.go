@@ -8,6 +8,7 @@ import (
 
 	"github.com/wedsync/scaling/autoscaler/actuator"
 	"github.com/wedsync/scaling/autoscaler/decision"
+	"github.com/wedsync/scaling/autoscaler/policy"
 	"github.com/wedsync/scaling/core/store"
 )
 
@@ -98,7 +99,27 @@ func (s *Scaler) Retry(ctx context.Context, eventID, user string, dryRun bool) (
 	if s.isBusy(orig.Service) {
 		return store.Event{}, fmt.Errorf("%s: %w", orig.Service, store.ErrBusy)
 	}
-	ev, err := s.begin(ctx, ne, "")
+	return s.runNow(ctx, p, act, ne, st, "")
+}
+
+// retryTransition starts the failed transition's move again, to the same
+// phase, re-planned from the services' real states.
+func (s *Scaler) retryTransition(ctx context.Context, orig store.Event, user string, dryRun bool) (store.Event, error) {
+	ph, err := s.phaseNamed(ctx, orig, orig.After)
+	if err != nil {
+		return store.Event{}, err
+	}
+	ev, _, err := s.transition(ctx, ph, user, dryRun, "", orig.ID)
+	if dryRun && err == nil {
+		ev.RetryOf = orig.ID
+	}
+	return ev, err
+}
+
+// runNow writes a manual action's event (a rollback's when rollbackOf is
+// set) and runs it to its end, the service busy meanwhile.
+func (s *Scaler) runNow(ctx context.Context, p *policy.Service, act actuator.Actuator, ne store.NewEvent, target actuator.State, rollbackOf string) (store.Event, error) {
+	ev, err := s.begin(ctx, ne, rollbackOf)
 	if err != nil {
 		return store.Event{}, err
 	}
@@ -112,30 +133,26 @@ func (s *Scaler) Retry(ctx context.Context, eventID, user string, dryRun bool) (
 	}()
 	// The action lives as long as the loop, not the request: a client that
 	// hangs up must not leave the event in_progress under a live lease.
-	return s.execute(s.actionContext(), p, act, ev, st, time.Time{}, nil), nil
+	return s.execute(s.actionContext(), p, act, ev, target, time.Time{}, nil), nil
 }
 
-// retryTransition starts the failed transition's move again, to the same
-// phase, re-planned from the services' real states.
-func (s *Scaler) retryTransition(ctx context.Context, orig store.Event, user string, dryRun bool) (store.Event, error) {
-	var after struct {
+// phaseNamed is the growth phase a migration event's before or after
+// config (raw) names.
+func (s *Scaler) phaseNamed(ctx context.Context, ev store.Event, raw json.RawMessage) (store.Phase, error) {
+	var named struct {
 		PhaseID string `json:"phase_id"`
 	}
-	if err := json.Unmarshal(orig.After, &after); err != nil || after.PhaseID == "" {
-		return store.Event{}, fmt.Errorf("event %s: after_config names no phase", orig.ID)
+	if err := json.Unmarshal(raw, &named); err != nil || named.PhaseID == "" {
+		return store.Phase{}, fmt.Errorf("event %s names no phase", ev.ID)
 	}
 	phases, err := s.cfg.Store.ListPhases(ctx)
 	if err != nil {
-		return store.Event{}, err
+		return store.Phase{}, err
 	}
 	for _, p := range phases {
-		if p.ID == after.PhaseID {
-			ev, _, err := s.transition(ctx, p, user, dryRun, "", orig.ID)
-			if dryRun && err == nil {
-				ev.RetryOf = orig.ID
-			}
-			return ev, err
+		if p.ID == named.PhaseID {
+			return p, nil
 		}
 	}
-	return store.Event{}, fmt.Errorf("event %s: phase %s no longer exists: %w", orig.ID, after.PhaseID, store.ErrNotFound)
+	return store.Phase{}, fmt.Errorf("event %s: phase %s no longer exists: %w", ev.ID, named.PhaseID, store.ErrNotFound)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/wedsync/scaling/autoscaler/actuator"
 	"github.com/wedsync/scaling/core/store"
@@ -71,44 +70,19 @@ func (s *Scaler) Rollback(ctx context.Context, eventID, user string, dryRun bool
 		return store.Event{Type: ne.Type, Service: ne.Service, TriggerReason: ne.TriggerReason, Before: ne.Before,
 			After: ne.After, InitiatedBy: ne.InitiatedBy, CostImpactMonthly: ne.CostImpactMonthly, RollbackOf: eventID}, nil
 	}
-	ev, err := s.begin(ctx, ne, eventID)
-	if err != nil {
-		return store.Event{}, err
-	}
-	s.mu.Lock()
-	s.busy[ev.Service] = true
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.busy, ev.Service)
-		s.mu.Unlock()
-	}()
-	// The action lives as long as the loop, not the request: a client that
-	// hangs up must not leave the event in_progress under a live lease.
-	return s.execute(s.actionContext(), p, act, ev, target, time.Time{}, nil), nil
+	return s.runNow(ctx, p, act, ne, target, eventID)
 }
 
 // rollbackTransition moves back to the phase a migration event left, as a
 // new migration that rolls the first back.
 func (s *Scaler) rollbackTransition(ctx context.Context, orig store.Event, user string, dryRun bool) (store.Event, error) {
-	var before struct {
-		PhaseID string `json:"phase_id"`
-	}
-	if err := json.Unmarshal(orig.Before, &before); err != nil || before.PhaseID == "" {
-		return store.Event{}, fmt.Errorf("event %s: before_config names no phase", orig.ID)
-	}
-	phases, err := s.cfg.Store.ListPhases(ctx)
+	ph, err := s.phaseNamed(ctx, orig, orig.Before)
 	if err != nil {
 		return store.Event{}, err
 	}
-	for _, p := range phases {
-		if p.ID == before.PhaseID {
-			ev, _, err := s.transition(ctx, p, user, dryRun, orig.ID, "")
-			if dryRun && err == nil {
-				ev.RollbackOf = orig.ID
-			}
-			return ev, err
-		}
+	ev, _, err := s.transition(ctx, ph, user, dryRun, orig.ID, "")
+	if dryRun && err == nil {
+		ev.RollbackOf = orig.ID
 	}
-	return store.Event{}, fmt.Errorf("event %s: phase %s no longer exists: %w", orig.ID, before.PhaseID, store.ErrNotFound)
+	return ev, err
 }
