@@ -562,17 +562,35 @@ func (s *Service) TierIndex(name string) int {
 	return -1
 }
 
-// MonthlyCost is the monthly price of a level (replicas × price, or the
-// tier's price). Zero when no price is configured.
-func (s *Service) MonthlyCost(level int) decimal.Decimal {
+// Price is the monthly price of a level (replicas × price, or the tier's
+// price); ok is false when the policy prices nothing for it, which callers
+// show as unknown, never as $0.00.
+func (s *Service) Price(level int) (price decimal.Decimal, ok bool) {
 	if s.Mode == Vertical {
 		if level < 0 || level >= len(s.Tiers) || s.Tiers[level].PriceMonthly == nil {
-			return decimal.Zero
+			return decimal.Zero, false
 		}
-		return *s.Tiers[level].PriceMonthly
+		return *s.Tiers[level].PriceMonthly, true
 	}
 	if s.PricePerReplicaMonthly == nil {
-		return decimal.Zero
+		return decimal.Zero, false
 	}
-	return s.PricePerReplicaMonthly.Mul(decimal.NewFromInt(int64(level)))
+	return s.PricePerReplicaMonthly.Mul(decimal.NewFromInt(int64(level))), true
+}
+
+// PriceDelta is the monthly price of moving from one level to another,
+// invalid (unknown) when either level is unpriced.
+func (s *Service) PriceDelta(from, to int) decimal.NullDecimal {
+	a, okA := s.Price(from)
+	b, okB := s.Price(to)
+	if !okA || !okB {
+		return decimal.NullDecimal{}
+	}
+	return decimal.NewNullDecimal(b.Sub(a))
+}
+
+// MonthlyCost is Price without the ok: zero when no price is configured.
+func (s *Service) MonthlyCost(level int) decimal.Decimal {
+	p, _ := s.Price(level)
+	return p
 }
