@@ -59,8 +59,8 @@ services:
 // bills another app; a manual row under the policy name `api`, which no
 // billing line names, must not count.
 type replay struct {
-	day                  time.Time // D
-	loadBefore, loadAfter [2]int   // quiet, busy requests/s
+	day                   time.Time // D
+	loadBefore, loadAfter [2]int    // quiet, busy requests/s
 }
 
 func (r replay) load(at time.Time) int {
