@@ -153,11 +153,11 @@ func mergeCosts(rows []CostRecord, all bool, days map[string]bool) (map[costKey]
 			r.Currency = "USD"
 		}
 		if err := CheckAmount(r.Amount); err != nil {
-			return nil, nil, fmt.Errorf("row %d: amount %s: %w", i, r.Amount, err)
+			return nil, nil, fmt.Errorf("row %d: amount %s: %v: %w", i, r.Amount, err, ErrInvalid)
 		}
 		if r.UsageQuantity.Valid {
 			if err := CheckAmount(r.UsageQuantity.Decimal); err != nil {
-				return nil, nil, fmt.Errorf("row %d: usage quantity %s: %w", i, r.UsageQuantity.Decimal, err)
+				return nil, nil, fmt.Errorf("row %d: usage quantity %s: %v: %w", i, r.UsageQuantity.Decimal, err, ErrInvalid)
 			}
 		}
 		k := costKey{day, r.Service, r.ResourceType, r.ResourceID, r.ChargeCategory, r.ChargeClass, r.Team, r.Feature}

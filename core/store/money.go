@@ -24,15 +24,16 @@ const (
 var ChargeClasses = []string{"", "Correction"}
 
 // CheckAmount says whether an amount (of money or of usage) can be stored
-// exactly within the bounds. Trailing zeros do not count: 1.500000 has one
-// fraction digit.
+// exactly within the bounds; its error is a plain sentence, for readers to
+// put beside the row and column. Trailing zeros do not count: 1.500000 has
+// one fraction digit.
 func CheckAmount(d decimal.Decimal) error {
 	intDigits, fracDigits := Digits(d)
 	switch {
 	case intDigits > MaxAmountIntegerDigits:
-		return fmt.Errorf("%d integer digits, more than %d (overflow): %w", intDigits, MaxAmountIntegerDigits, ErrInvalid)
+		return fmt.Errorf("%d integer digits, more than %d (overflow)", intDigits, MaxAmountIntegerDigits)
 	case fracDigits > MaxAmountFractionDigits:
-		return fmt.Errorf("%d decimal places, more than %d: %w", fracDigits, MaxAmountFractionDigits, ErrInvalid)
+		return fmt.Errorf("%d decimal places, more than %d", fracDigits, MaxAmountFractionDigits)
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ func TestParseAmount(t *testing.T) {
 		{"0.0000000123", "0.0000000123", ""},
 		{"-100.2", "-100.2", ""},
 		{" 4 ", "4", ""},
-		{"+333", "333", ""},          // the spec forbids the plus; it is still one exact number
+		{"+333", "333", ""},           // the spec forbids the plus; it is still one exact number
 		{"1.23E-05", "0.0000123", ""}, // spreadsheets write exponents; exact all the same
 		{"2.4e+12", "2400000000000", ""},
 		{".5", "0.5", ""},
