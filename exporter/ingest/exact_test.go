@@ -59,7 +59,7 @@ func readRaw(t *testing.T, path string) []rawRow {
 		cat := get(r, "ChargeCategory")
 		class := get(r, "ChargeClass")
 		out = append(out, rawRow{amount: a, day: day, category: cat, class: class,
-			key: strings.Join([]string{day, get(r, "ServiceName"), get(r, "ResourceType"), get(r, "ResourceId"), cat, class}, "|"),
+			key:    strings.Join([]string{day, get(r, "ServiceName"), get(r, "ResourceType"), get(r, "ResourceId"), cat, class}, "|"),
 			credit: cat == "Credit", october: strings.HasPrefix(day, "2026-10")})
 	}
 	return out
