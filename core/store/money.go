@@ -19,9 +19,13 @@ const (
 	MaxAmountFractionDigits = 30
 )
 
+// ChargeClassCorrection is FOCUS ChargeClass's one value: a correction to
+// a previously invoiced billing period.
+const ChargeClassCorrection = "Correction"
+
 // ChargeClasses are the values of FOCUS ChargeClass that cost_tracking
 // holds ("" for null); the schema's CHECK is tested against this list.
-var ChargeClasses = []string{"", "Correction"}
+var ChargeClasses = []string{"", ChargeClassCorrection}
 
 // CheckAmount says whether an amount (of money or of usage) can be stored
 // exactly within the bounds; its error is a plain sentence, for readers to

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/wedsync/scaling/core/store"
 )
 
 // FOCUS (FinOps Open Cost and Usage Specification) 1.0–1.2 rows, from CSV
@@ -62,8 +64,9 @@ var focusMandatory = func() map[string][]string {
 // FocusVersions are the versions FocusOptions.Version may name.
 var FocusVersions = []string{"1.0", "1.1", "1.2"}
 
-// ChargeClassCorrection is FOCUS ChargeClass's one value; null otherwise.
-const ChargeClassCorrection = "Correction"
+// ChargeClassCorrection is FOCUS ChargeClass's one value; null otherwise
+// (the store owns the list the schema accepts).
+const ChargeClassCorrection = store.ChargeClassCorrection
 
 // CostColumns are the FOCUS amount columns CostColumn may name.
 var CostColumns = []string{"BilledCost", "EffectiveCost", "ListCost", "ContractedCost"}

@@ -303,3 +303,31 @@ func TestFOCUSRandomLinesExactInStore(t *testing.T) {
 		}
 	}
 }
+
+// billing.ChargeCategories (what readers accept) is what cost_tracking's
+// CHECK accepts: a category one accepts and the other refuses would fail
+// a whole replacement.
+func TestChargeCategoriesMatchSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, storetest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	try := func(cat string) error {
+		_, err := c.Exec(ctx, `INSERT INTO cost_tracking (cost_date, source, service_name, resource_type, charge_category, cost_amount)
+			VALUES ('2026-11-01', 's', 'svc', $1, $1, -1)`, cat)
+		return err
+	}
+	for _, cat := range billing.ChargeCategories {
+		if err := try(cat); err != nil {
+			t.Errorf("%s (negative) refused: %v", cat, err)
+		}
+	}
+	for _, cat := range []string{"usage", "Refund", "Discount", ""} {
+		if try(cat) == nil {
+			t.Errorf("%q accepted", cat)
+		}
+	}
+}
