@@ -56,13 +56,14 @@ type ReplaceResult struct {
 type costKey struct {
 	date                                                              string
 	service, resourceType, resourceID, category, class, team, feature string
+	negative                                                          bool
 }
 
 // ReplaceCosts makes the source's rows for scope exactly rows, in one
 // transaction: re-running a day or receiving revised billing replaces,
 // never duplicates, and a failure leaves the previous rows untouched.
 // Lines that share a key (same day, service, resource, category, class,
-// team and feature) are summed in decimal, every digit kept; their usage
+// team, feature and sign) are summed in decimal, every digit kept; their usage
 // quantities are summed when their units agree and dropped otherwise. An
 // amount outside CheckAmount's bounds fails the whole replacement.
 func (s *Store) ReplaceCosts(ctx context.Context, source string, scope CostScope, rows []CostRecord) (ReplaceResult, error) {
@@ -160,7 +161,9 @@ func mergeCosts(rows []CostRecord, all bool, days map[string]bool) (map[costKey]
 				return nil, nil, fmt.Errorf("row %d: usage quantity %s: %v: %w", i, r.UsageQuantity.Decimal, err, ErrInvalid)
 			}
 		}
-		k := costKey{day, r.Service, r.ResourceType, r.ResourceID, r.ChargeCategory, r.ChargeClass, r.Team, r.Feature}
+		// The sign is in the key: a refund stays a line of its own (the
+		// refunds figure), summed with the other refunds of its line only.
+		k := costKey{day, r.Service, r.ResourceType, r.ResourceID, r.ChargeCategory, r.ChargeClass, r.Team, r.Feature, r.Amount.IsNegative()}
 		m, ok := merged[k]
 		if !ok {
 			cp := r
@@ -236,10 +239,8 @@ type CostLine struct {
 	CreditsMonthToDate decimal.Decimal
 	// RefundsMonthToDate is what negative lines of the other categories
 	// (refunds, corrections: FOCUS allows them on any category) took off
-	// MonthToDate, as a positive amount. A correction (ChargeClass
-	// Correction) is a line of its own, so it shows here whole; a negative
-	// line without a class shows as far as it was not netted into a
-	// positive line of the same key and day.
+	// MonthToDate, as a positive amount. Negative lines are stored apart
+	// from the positive ones of their key, so each shows here whole.
 	RefundsMonthToDate decimal.Decimal
 }
 

@@ -143,7 +143,12 @@ func TestMigrationExactMoneyKeepsEveryDigit(t *testing.T) {
 	if got != "-0.0000000123 0.000000000001" {
 		t.Errorf("new row reads %s", got)
 	}
-	// A correction is a line of its own beside the usage it corrects.
+	// A refund (negative, no class) is a line of its own beside the usage
+	// of the same key; so is a correction.
+	if _, err := c.Exec(ctx, `INSERT INTO cost_tracking (cost_date, source, service_name, resource_type, cost_amount)
+		VALUES ('2026-11-01', 'focus', 'svc', 'new', 4)`); err != nil {
+		t.Errorf("usage beside its refund: %v", err)
+	}
 	if _, err := c.Exec(ctx, `INSERT INTO cost_tracking (cost_date, source, service_name, resource_type, cost_amount, charge_class)
 		VALUES ('2026-11-01', 'focus', 'svc', 'new', -1, 'Correction')`); err != nil {
 		t.Errorf("correction beside usage: %v", err)
@@ -197,6 +202,7 @@ func TestReplaceCostsExact(t *testing.T) {
 		rec("2026-11-03", "cloud", "vm", "", "0.0000000004"), // same line: summed exactly
 		rec("2026-11-03", "cloud", "disk", "", "-0.5"),       // negative usage
 		rec("2026-11-03", "cloud", "vm", "", "10.123456789012"),
+		rec("2026-11-03", "cloud", "vm", "", "-0.25"), // a refund within the period: a line of its own
 	}
 	corr := rec("2026-11-03", "cloud", "vm", "", "-3.000000000001")
 	corr.ChargeClass = "Correction"
@@ -210,12 +216,12 @@ func TestReplaceCostsExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 0.0000000123 + 0.0000000004 − 0.5 + 10.123456789012 − 3.000000000001 − 1.25
-	if want := dec("5.373456801711"); !total.Equal(want) || total.String() != want.String() {
+	// 0.0000000123 + 0.0000000004 − 0.5 + 10.123456789012 − 0.25 − 3.000000000001 − 1.25
+	if want := dec("5.123456801711"); !total.Equal(want) || total.String() != want.String() {
 		t.Errorf("total %s, want %s", total, want)
 	}
 	got := costRows(t, dsn, "focus")
-	if len(got) != 4 { // disk, vm usage, vm correction, vm credit
+	if len(got) != 5 { // disk, vm usage, vm refund, vm correction, vm credit
 		t.Fatalf("rows: %+v", got)
 	}
 	lines, err := s.CostLines(ctx, d, d, 7, "USD")
@@ -226,16 +232,16 @@ func TestReplaceCostsExact(t *testing.T) {
 	for _, l := range lines {
 		refunds, credits, mtd = refunds.Add(l.RefundsMonthToDate), credits.Add(l.CreditsMonthToDate), mtd.Add(l.MonthToDate)
 	}
-	if !mtd.Equal(total) || !credits.Equal(dec("1.25")) || !refunds.Equal(dec("3.500000000001")) {
-		t.Errorf("month to date %s (want %s), credits %s (want 1.25), refunds %s (want 3.500000000001)", mtd, total, credits, refunds)
+	if !mtd.Equal(total) || !credits.Equal(dec("1.25")) || !refunds.Equal(dec("3.750000000001")) {
+		t.Errorf("month to date %s (want %s), credits %s (want 1.25), refunds %s (want 3.750000000001)", mtd, total, credits, refunds)
 	}
 	// Out of bounds: the whole replacement fails, the day stands.
 	bad := append(append([]store.CostRecord(nil), rows...), rec("2026-11-03", "cloud", "net", "", "1e15"))
 	if _, err := s.ReplaceCosts(ctx, "focus", store.CostScope{Days: []time.Time{d}}, bad); !errors.Is(err, store.ErrInvalid) ||
-		!strings.Contains(err.Error(), "row 6: amount 1000000000000000: 16 integer digits") {
+		!strings.Contains(err.Error(), "row 7: amount 1000000000000000: 16 integer digits") {
 		t.Errorf("overflowing amount: %v", err)
 	}
-	if after := costRows(t, dsn, "focus"); len(after) != 4 {
+	if after := costRows(t, dsn, "focus"); len(after) != 5 {
 		t.Errorf("a refused replacement changed the day: %+v", after)
 	}
 }

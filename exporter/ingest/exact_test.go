@@ -59,7 +59,7 @@ func readRaw(t *testing.T, path string) []rawRow {
 		cat := get(r, "ChargeCategory")
 		class := get(r, "ChargeClass")
 		out = append(out, rawRow{amount: a, day: day, category: cat, class: class,
-			key:    strings.Join([]string{day, get(r, "ServiceName"), get(r, "ResourceType"), get(r, "ResourceId"), cat, class}, "|"),
+			key:    strings.Join([]string{day, get(r, "ServiceName"), get(r, "ResourceType"), get(r, "ResourceId"), cat, class, fmt.Sprint(a.IsNegative())}, "|"),
 			credit: cat == "Credit", october: strings.HasPrefix(day, "2026-10")})
 	}
 	return out
@@ -135,8 +135,8 @@ func TestFOCUSFilesExactInStore(t *testing.T) {
 		if f.version == "" {
 			continue
 		}
-		// Credits and refunds, per month, from the lines as stored: rows of
-		// one key are one line (netted), a correction is a line of its own.
+		// Credits and refunds, per month: rows of one key and sign are one
+		// line; a refund is never netted into the usage it refunds.
 		for _, month := range []struct {
 			asOf    time.Time
 			october bool
