@@ -103,7 +103,7 @@ capacity:
     - {resource: database_storage, usage: database_size, unit: bytes, limit: 8589934592}
 metrics: {snapshot_interval: 1s}
 `, filepath.Join(dir, "*.csv"), writeFile(t, dir, "manual.yml", fmt.Sprintf(
-		"entries: [{date: %q, service: domains, amount: 12.50, team: platform}, {date: %q, service: bad, amount: -1}]\n", yesterday, yesterday)), dsnFile))
+		"entries: [{date: %q, service: domains, amount: 12.50, team: platform}, {date: %q, service: bad, amount: 1e400}]\n", yesterday, yesterday)), dsnFile))
 	port, err := devstack.FreePort()
 	if err != nil {
 		t.Fatal(err)
