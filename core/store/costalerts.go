@@ -93,8 +93,15 @@ func (s *Store) RecordCostAlerts(ctx context.Context, alerts []CostAlert) (inser
 type CostAlertFilter struct {
 	Type, Status, Service string
 	From, To              time.Time
-	Limit                 int
+	// Flagged: only alerts with flags (true) or only those without (false).
+	Flagged *bool
+	Limit   int
 }
+
+const costAlertColumns = `a.id::text, a.fingerprint, a.starts_at, a.alert_type, a.severity, coalesce(b.budget_name, ''),
+	coalesce(a.service_name, ''), a.threshold_percent::text, a.current_value::text, a.message, a.status, a.resolved_at, a.created_at,
+	a.current_value_text, a.threshold_percent_text, a.alert_type_text, a.severity_text, a.flags
+	FROM cost_alerts a LEFT JOIN cost_budgets b ON b.id = a.budget_id`
 
 // ListCostAlerts lists cost alerts matching f.
 func (s *Store) ListCostAlerts(ctx context.Context, f CostAlertFilter) ([]CostAlert, error) {
@@ -103,35 +110,51 @@ func (s *Store) ListCostAlerts(ctx context.Context, f CostAlertFilter) ([]CostAl
 		limit = 100
 	}
 	from, to := optTime(f.From), optTime(f.To)
-	rows, err := s.pool.Query(ctx, `SELECT a.id::text, a.fingerprint, a.starts_at, a.alert_type, a.severity, coalesce(b.budget_name, ''),
-			coalesce(a.service_name, ''), a.threshold_percent::text, a.current_value::text, a.message, a.status, a.resolved_at, a.created_at,
-			a.current_value_text, a.threshold_percent_text, a.alert_type_text, a.severity_text, a.flags
-		FROM cost_alerts a LEFT JOIN cost_budgets b ON b.id = a.budget_id
+	rows, err := s.pool.Query(ctx, `SELECT `+costAlertColumns+`
 		WHERE ($1 = '' OR a.alert_type = $1) AND ($2 = '' OR a.status = $2) AND ($3 = '' OR a.service_name = $3)
 		  AND ($4::timestamptz IS NULL OR a.starts_at >= $4) AND ($5::timestamptz IS NULL OR a.starts_at < $5)
-		ORDER BY a.starts_at DESC, a.id LIMIT $6`, f.Type, f.Status, f.Service, from, to, limit)
+		  AND ($7::boolean IS NULL OR (a.flags <> '{}') = $7)
+		ORDER BY a.starts_at DESC, a.id LIMIT $6`, f.Type, f.Status, f.Service, from, to, limit, f.Flagged)
 	if err != nil {
 		return nil, fmt.Errorf("list cost alerts: %w", translate(err))
 	}
 	defer rows.Close()
 	var out []CostAlert
 	for rows.Next() {
-		var a CostAlert
-		var th, cur *string
-		if err := rows.Scan(&a.ID, &a.Fingerprint, &a.StartsAt, &a.Type, &a.Severity, &a.Budget, &a.Service, &th, &cur,
-			&a.Message, &a.Status, &a.ResolvedAt, &a.CreatedAt,
-			&a.CurrentValueText, &a.ThresholdPercentText, &a.TypeText, &a.SeverityText, &a.Flags); err != nil {
-			return nil, fmt.Errorf("list cost alerts: %w", translate(err))
-		}
-		if a.ThresholdPercent, err = parseNullDecimal(th); err != nil {
-			return nil, err
-		}
-		if a.CurrentValue, err = parseNullDecimal(cur); err != nil {
-			return nil, err
+		a, err := scanCostAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list cost alerts: %w", err)
 		}
 		out = append(out, a)
 	}
 	return out, translate(rows.Err())
+}
+
+// GetCostAlert reads one cost alert by id; ErrNotFound if there is none.
+func (s *Store) GetCostAlert(ctx context.Context, id string) (CostAlert, error) {
+	a, err := scanCostAlert(s.pool.QueryRow(ctx, `SELECT `+costAlertColumns+` WHERE a.id::text = $1`, id))
+	if err != nil {
+		return CostAlert{}, fmt.Errorf("cost alert %s: %w", id, err)
+	}
+	return a, nil
+}
+
+func scanCostAlert(row pgx.Row) (CostAlert, error) {
+	var a CostAlert
+	var th, cur *string
+	if err := row.Scan(&a.ID, &a.Fingerprint, &a.StartsAt, &a.Type, &a.Severity, &a.Budget, &a.Service, &th, &cur,
+		&a.Message, &a.Status, &a.ResolvedAt, &a.CreatedAt,
+		&a.CurrentValueText, &a.ThresholdPercentText, &a.TypeText, &a.SeverityText, &a.Flags); err != nil {
+		return CostAlert{}, translate(err)
+	}
+	var err error
+	if a.ThresholdPercent, err = parseNullDecimal(th); err != nil {
+		return CostAlert{}, err
+	}
+	if a.CurrentValue, err = parseNullDecimal(cur); err != nil {
+		return CostAlert{}, err
+	}
+	return a, nil
 }
 
 func parseNullDecimal(s *string) (decimal.NullDecimal, error) {
