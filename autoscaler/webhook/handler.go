@@ -83,7 +83,7 @@ func New(c Config) (*Handler, error) {
 		}, []string{"endpoint", "result"}),
 		alertsRejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "wedsync", Subsystem: "autoscaler", Name: "alerts_rejected_total",
-			Help: "Alerts refused (a missing, unknown or oversized label) inside notifications whose other alerts were recorded.",
+			Help: "Alerts refused inside notifications whose other alerts were recorded (scaling: a missing, unknown or oversized label; costs: no startsAt, a bad status, a NUL, a database refusal).",
 		})}
 	for _, e := range []string{"scaling", "costs"} {
 		for _, r := range []string{"accepted", "duplicate", "rejected", "unauthorized", "unavailable", "error"} {
