@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"sort"
@@ -296,12 +297,17 @@ type budgetRequest struct {
 	Active          *bool   `json:"is_active"`
 }
 
-// maxBudgetLimit bounds a limit, exclusive: no budget is 10^12 of any
-// currency. The column (numeric since 0013) holds every digit below it.
-var maxBudgetLimit = decimal.New(1, 12)
-
 // maxAlertThresholds bounds alert_thresholds.
 const maxAlertThresholds = 20
+
+// s400 is a store.ValidationError as the API's 400, naming its field.
+func s400(err error) error {
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return errBadRequest(ve.Field, "%s", ve.Error())
+	}
+	return err
+}
 
 // exactText is d with every digit it has and at least digits decimals.
 func exactText(d decimal.Decimal, digits int32) string {
@@ -309,27 +315,25 @@ func exactText(d decimal.Decimal, digits int32) string {
 }
 
 // validate checks the request; cur is the budget's currency (the
-// request's, or the stored one's on an update). A limit is exact to the
-// last digit: it has at most the currency's minor-unit digits (USD 2,
-// JPY 0, KWD 3), so it is stored as given. A limit with more (0.001 USD)
-// names an amount that cannot be spent or billed in that currency; it is
-// refused, not rounded.
+// request's, or the stored one's on an update). The limit's rule is the
+// store's (store.CheckBudgetLimit: positive, below 10^12, at most the
+// currency's minor-unit digits, never rounded); the message shows the text
+// as sent.
 func (req budgetRequest) validate(create bool, cur string) (decimal.Decimal, error) {
 	var limit decimal.Decimal
-	digits, cerr := currency.Digits(cur)
-	if req.Currency != "" && cerr != nil {
-		return limit, errBadRequest("currency", "currency: %v", cerr)
+	if req.Currency != "" {
+		if err := store.CheckBudgetCurrency(req.Currency); err != nil {
+			return limit, s400(err)
+		}
 	}
 	if req.Limit != nil {
 		d, err := decimal.NewFromString(*req.Limit)
-		if err != nil || !d.IsPositive() {
-			return limit, errBadRequest("budget_limit", "budget_limit: %q is not a positive decimal (e.g. \"1500.00\")", *req.Limit)
+		if err != nil {
+			return limit, errBadRequest("budget_limit", "budget_limit: %.40q is not a positive decimal (e.g. \"1500.00\")", *req.Limit)
 		}
-		if !d.LessThan(maxBudgetLimit) {
-			return limit, errBadRequest("budget_limit", "budget_limit: %.40q is not below %s", *req.Limit, maxBudgetLimit)
-		}
-		if cerr == nil && !d.Equal(d.Round(digits)) {
-			return limit, errBadRequest("budget_limit", "budget_limit: %q has more decimal places than %s's %d; a limit is exact to the currency's minor unit", *req.Limit, cur, digits)
+		var ve *store.ValidationError
+		if err := store.CheckBudgetLimit(d, cur); errors.As(err, &ve) && ve.Field == "budget_limit" {
+			return limit, errBadRequest("budget_limit", "budget_limit: %.40q %s", *req.Limit, ve.Message)
 		}
 		limit = d
 	} else if create {

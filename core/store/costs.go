@@ -473,6 +473,9 @@ func (s *Store) UpsertBudget(ctx context.Context, b Budget) (Budget, error) {
 	if b.Currency == "" {
 		b.Currency = "USD"
 	}
+	if err := CheckBudgetLimit(b.Limit, b.Currency); err != nil {
+		return Budget{}, fmt.Errorf("upsert budget %q: %w", b.Name, err)
+	}
 	row := s.pool.QueryRow(ctx, `INSERT INTO cost_budgets (budget_name, service_name, team, feature, period, budget_limit, currency, alert_thresholds, is_active)
 		VALUES ($1, nullif($2, ''), nullif($3, ''), nullif($4, ''), $5, $6::numeric, $7, $8, $9)
 		ON CONFLICT (budget_name) DO UPDATE SET service_name = excluded.service_name, team = excluded.team, feature = excluded.feature,
