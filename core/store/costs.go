@@ -493,6 +493,9 @@ func (s *Store) UpsertBudget(ctx context.Context, b Budget) (Budget, error) {
 	if b.Currency == "" {
 		b.Currency = "USD"
 	}
+	if err := CheckBudgetLimit(b.Limit, b.Currency); err != nil {
+		return Budget{}, fmt.Errorf("upsert budget %q: %w", b.Name, err)
+	}
 	row := s.pool.QueryRow(ctx, `INSERT INTO cost_budgets (budget_name, service_name, team, feature, period, budget_limit, currency, alert_thresholds, is_active)
 		VALUES ($1, nullif($2, ''), nullif($3, ''), nullif($4, ''), $5, $6::numeric, $7, $8, $9)
 		ON CONFLICT (budget_name) DO UPDATE SET service_name = excluded.service_name, team = excluded.team, feature = excluded.feature,
@@ -560,13 +563,13 @@ func PeriodEnd(period string, day time.Time) time.Time {
 func (s *Store) RefreshBudgetSpend(ctx context.Context, asOf time.Time) ([]Budget, error) {
 	_, err := s.pool.Exec(ctx, `UPDATE cost_budgets b SET current_spend = s.spend, updated_at = now()
 		FROM (
-			SELECT b2.id, round(coalesce((
+			SELECT b2.id, coalesce((
 				SELECT sum(c.cost_amount) FROM cost_tracking c
 				WHERE c.cost_date >= date_trunc(CASE b2.period WHEN 'monthly' THEN 'month' WHEN 'quarterly' THEN 'quarter' ELSE 'year' END, $1::date)::date
 					AND c.cost_date <= $1::date AND c.currency = b2.currency
 					AND (b2.service_name IS NULL OR c.service_name = b2.service_name)
 					AND (b2.team IS NULL OR c.team = b2.team)
-					AND (b2.feature IS NULL OR c.feature = b2.feature)), 0), 2) AS spend
+					AND (b2.feature IS NULL OR c.feature = b2.feature)), 0) AS spend -- exact (0013): no rounding
 			FROM cost_budgets b2 WHERE b2.is_active
 		) s
 		WHERE b.id = s.id AND b.current_spend <> s.spend`, asOf.UTC())

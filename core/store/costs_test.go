@@ -326,7 +326,7 @@ func TestBudgets(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("active budgets: %+v", budgets)
 	}
-	for name, want := range map[string]string{"platform": "10.25", "ai-team": "8.25", "openai-quarter": "12.38"} {
+	for name, want := range map[string]string{"platform": "10.25", "ai-team": "8.25", "openai-quarter": "12.375"} { // exact: 3 × 4.125, not rounded to cents
 		if !got[name].Spend.Equal(dec(want)) {
 			t.Errorf("%s spend %s, want %s", name, got[name].Spend, want)
 		}
