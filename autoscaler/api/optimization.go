@@ -35,7 +35,7 @@ func (s *Server) listRecommendations(r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	status, err := r.oneOf("status", "pending", "approved", "implemented", "rejected", "expired")
+	status, err := r.oneOf("status", store.RecommendationStatuses...)
 	if err != nil {
 		return 0, nil, err
 	}

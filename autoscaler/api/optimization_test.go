@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -231,5 +232,25 @@ func TestRejectNeedsAReason(t *testing.T) {
 	}
 	if r := f.do(store.RoleOperator, "POST", "/api/admin/optimization/recommendations/00000000-0000-4000-8000-000000000000/reject", `{"reason": "x"}`); r.status != 404 {
 		t.Fatalf("reject an unknown one: %d %s", r.status, r.raw)
+	}
+}
+
+// The document's recommendation statuses are store.RecommendationStatuses.
+func TestOpenAPIRecommendationStatuses(t *testing.T) {
+	t.Parallel()
+	doc, _ := openAPISpec(t)
+	enum := func(vs []any) []string {
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.(string))
+		}
+		return out
+	}
+	param := doc.Paths.Find("/api/admin/optimization/recommendations").Get.Parameters.GetByInAndName("query", "status")
+	schema := doc.Components.Schemas["Recommendation"].Value.Properties["status"].Value
+	for where, got := range map[string][]string{"the list's status parameter": enum(param.Schema.Value.Enum), "schema Recommendation": enum(schema.Enum)} {
+		if !slices.Equal(got, store.RecommendationStatuses) {
+			t.Errorf("%s: %v, store.RecommendationStatuses is %v", where, got, store.RecommendationStatuses)
+		}
 	}
 }

@@ -10,6 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// RecommendationStatuses are a recommendation's statuses (the spec's):
+// the schema's CHECK, the API's filter and document and the plugin's query
+// are tested against this list. A dismissal is "rejected", with its reason.
+var RecommendationStatuses = []string{"pending", "approved", "implemented", "rejected", "expired"}
+
 // Lifecycle is what a recommendation's life adds to its figures: its
 // rejection, the last failed attempt to implement it, and whether an
 // attempt is running now.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -227,5 +229,33 @@ func TestParseRecommendedConfig(t *testing.T) {
 		if c.err == "" && err != nil || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err) || !errors.Is(err, store.ErrInvalid)) {
 			t.Errorf("%s: %v, want %q", c.in, err, c.err)
 		}
+	}
+}
+
+// The schema's CHECK on optimization_recommendations.status is a copy of
+// RecommendationStatuses, read from the migrated database.
+func TestRecommendationStatusesMatchTheSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, storetest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var def string
+	if err := c.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE conrelid = 'optimization_recommendations'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%status = ANY%'
+		  AND pg_get_constraintdef(oid) NOT LIKE '%<>%'`).Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	var schema []string
+	for _, m := range regexp.MustCompile(`'([a-z_]+)'::text`).FindAllStringSubmatch(def, -1) {
+		schema = append(schema, m[1])
+	}
+	ours := slices.Clone(store.RecommendationStatuses)
+	slices.Sort(schema)
+	slices.Sort(ours)
+	if !slices.Equal(schema, ours) {
+		t.Fatalf("schema allows %v (%s), store.RecommendationStatuses is %v", schema, def, ours)
 	}
 }
