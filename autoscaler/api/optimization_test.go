@@ -179,8 +179,8 @@ func TestImplementOnlyOnCompletion(t *testing.T) {
 }
 
 // A bounds recommendation outside the policy file's bounds is refused:
-// bounds are hard.
-func TestImplementOutsideThePolicy(t *testing.T) {
+// bounds are hard. One already at its target needs no action.
+func TestImplementOutsideThePolicyOrAtTarget(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	id := offerApproved(t, f, "rightsizing", `{"replicas": 4, "min_replicas": 3, "max_replicas": 12}`, nil)
@@ -190,6 +190,20 @@ func TestImplementOutsideThePolicy(t *testing.T) {
 	}
 	if got, _ := f.st.GetRecommendation(context.Background(), id); got.Status != "approved" || got.ScalingEventID != "" {
 		t.Fatalf("after a refusal: %+v", got)
+	}
+	// A service already at the target: nothing to act on, implemented at
+	// once with its bounds in force.
+	at := offerApproved(t, f, "queue_workers", `{"replicas": 2, "min_replicas": 1, "max_replicas": 3}`, nil)
+	r = f.do(store.RoleOperator, "POST", "/api/admin/optimization/recommendations/"+at+"/implement", "")
+	if r.status != 200 || r.body["status"] != "implemented" || r.body["scaling_event_id"] != nil {
+		t.Fatalf("implement at the target: %d %s", r.status, r.raw)
+	}
+	ov := f.do(store.RoleViewer, "GET", "/api/admin/optimization/overrides", "")
+	if items := ov.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["recommendation_id"] != at {
+		t.Fatalf("overrides: %s", ov.raw)
+	}
+	if evs, _ := f.st.ListEvents(context.Background(), store.EventFilter{Service: "api"}); len(evs) != 0 {
+		t.Fatalf("events: %+v", evs)
 	}
 }
 
