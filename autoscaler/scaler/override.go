@@ -14,7 +14,7 @@ import (
 // file and the phase are the only bounds.
 type OverrideStore interface {
 	PolicyOverrides(ctx context.Context) ([]store.PolicyOverride, error)
-	DropPolicyOverride(ctx context.Context, o store.PolicyOverride, why string) error
+	DropPolicyOverride(ctx context.Context, o store.PolicyOverride, why string) (bool, error)
 }
 
 var _ OverrideStore = (*store.Store)(nil)
@@ -40,12 +40,18 @@ func (s *Scaler) loadOverrides(ctx context.Context) error {
 			continue // a service another deployment runs, or one a reload removed: not ours to judge
 		}
 		if err := checkOverride(base, o.Bounds); err != nil {
-			s.cfg.Logger.Warn("policy override no longer fits the policy file; dropped", "service", o.Service,
-				"recommendation_id", o.RecommendationID, "err", err)
-			s.cfg.Metrics.overridesDropped.WithLabelValues(o.Service).Inc()
-			if derr := s.cfg.Overrides.DropPolicyOverride(ctx, o, err.Error()); derr != nil {
-				// Still not applied; dropped again at the next read.
-				s.cfg.Logger.Warn("drop policy override", "service", o.Service, "err", derr)
+			// Not applied from here on, whether or not the delete lands
+			// (tried again at the next read); counted once, by whoever
+			// deleted it.
+			dropped, derr := s.cfg.Overrides.DropPolicyOverride(ctx, o, err.Error())
+			switch {
+			case derr != nil:
+				s.cfg.Logger.Warn("policy override no longer fits the policy file; not applied, its delete failed", "service", o.Service,
+					"recommendation_id", o.RecommendationID, "err", err, "delete_err", derr)
+			case dropped:
+				s.cfg.Logger.Warn("policy override no longer fits the policy file; dropped", "service", o.Service,
+					"recommendation_id", o.RecommendationID, "err", err)
+				s.cfg.Metrics.overridesDropped.WithLabelValues(o.Service).Inc()
 			}
 			continue
 		}

@@ -337,20 +337,22 @@ func (s *Store) DeletePolicyOverride(ctx context.Context, service string) (Polic
 
 // DropPolicyOverride removes an override the policy file no longer admits,
 // with an audit row by the autoscaler saying why. Only the override that
-// was judged (same creation time) goes: one written since stays.
-func (s *Store) DropPolicyOverride(ctx context.Context, o PolicyOverride, why string) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+// was judged (same creation time) goes: one written since stays. dropped
+// is false when it was gone already (another evaluation dropped it).
+func (s *Store) DropPolicyOverride(ctx context.Context, o PolicyOverride, why string) (dropped bool, err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM policy_overrides WHERE service_name = $1 AND created_at = $2`, o.Service, o.CreatedAt)
 		if err != nil {
 			return fmt.Errorf("drop override of %s: %w", o.Service, translate(err))
 		}
-		if tag.RowsAffected() == 0 {
+		if dropped = tag.RowsAffected() > 0; !dropped {
 			return nil
 		}
 		_, err = insertAudit(ctx, tx, AuditEntry{Actor: "autoscaler", Role: "system", Method: "DELETE",
 			Path: "/api/admin/optimization/overrides/" + o.Service, Status: 200, ResourceID: o.Service, Error: "dropped: " + why})
 		return err
 	})
+	return dropped && err == nil, err
 }
 
 // linkEventRecommendation is BeginEvent's part of the lifecycle.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -137,7 +138,31 @@ func TestRecommendationSettledByItsEvent(t *testing.T) {
 		t.Fatalf("a refused link left its event: %+v", ev)
 	}
 
-	// Reverting the override.
+	// Dropping (the scaler, for an override the file no longer admits):
+	// only the override judged, once.
+	stale := o[0]
+	stale.CreatedAt = stale.CreatedAt.Add(-time.Second)
+	if dropped, err := s.DropPolicyOverride(ctx, stale, "judged an older one"); dropped || err != nil {
+		t.Fatalf("drop an override written since: %v %v", dropped, err)
+	}
+	if dropped, err := s.DropPolicyOverride(ctx, o[0], "[2, 4] is not inside [3, 10]"); !dropped || err != nil {
+		t.Fatalf("drop: %v %v", dropped, err)
+	}
+	if dropped, err := s.DropPolicyOverride(ctx, o[0], "again"); dropped || err != nil {
+		t.Fatalf("drop twice: %v %v", dropped, err)
+	}
+	audit, _ := s.ListAudit(ctx, 10)
+	if len(audit) != 1 || audit[0].Actor != "autoscaler" || audit[0].Error != "dropped: [2, 4] is not inside [3, 10]" {
+		t.Fatalf("audit %+v", audit)
+	}
+	// Reverting an override.
+	if _, err := s.BeginEvent(ctx, implementEvent(approved(t, s, "idle_resource", `{"replicas": 2, "min_replicas": 2, "max_replicas": 2}`).ID, 3, 2)); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := s.UnfinishedEvents(ctx)
+	if _, err := s.FinishEvent(ctx, evs[0].ID, store.StatusCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.DeletePolicyOverride(ctx, "api"); err != nil {
 		t.Fatal(err)
 	}
