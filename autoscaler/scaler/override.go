@@ -33,7 +33,7 @@ func (s *Scaler) loadOverrides(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read policy overrides: %w", err)
 	}
-	valid := make(map[string]store.Bounds, len(all))
+	valid := make(map[string]store.PolicyOverride, len(all))
 	for _, o := range all {
 		base := s.service(o.Service)
 		if base == nil {
@@ -55,7 +55,7 @@ func (s *Scaler) loadOverrides(ctx context.Context) error {
 			}
 			continue
 		}
-		valid[o.Service] = o.Bounds
+		valid[o.Service] = o
 	}
 	s.mu.Lock()
 	s.overrides = valid
@@ -108,4 +108,17 @@ func withOverride(p *policy.Service, b store.Bounds) *policy.Service {
 	h := min(max(*b.MaxReplicas, l), hi)
 	out.MinReplicas, out.MaxReplicas = &l, &h
 	return &out
+}
+
+// rollbackPolicy is the policy a rollback of ev is judged by: without the
+// override ev itself left (the rollback removes it, see the store's
+// unsettleRecommendation), else the bounds in force.
+func (s *Scaler) rollbackPolicy(ev store.Event) *policy.Service {
+	s.mu.Lock()
+	o, ok := s.overrides[ev.Service]
+	s.mu.Unlock()
+	if ok && o.ScalingEventID == ev.ID {
+		return s.effectiveWith(ev.Service, nil)
+	}
+	return s.effective(ev.Service)
 }

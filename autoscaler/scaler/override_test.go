@@ -241,3 +241,38 @@ func TestOverrideOutsideThePolicyFile(t *testing.T) {
 		t.Fatalf("audit %+v", audit)
 	}
 }
+
+// Rolling back the event that implemented a rightsizing undoes all of it:
+// the service goes back, the override goes, the recommendation is approved
+// again and says why.
+func TestRollbackOfARightsizing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.New(t)
+	e := newOverrideEnv(t, st, 6, 10)
+	rec := approvedRec(t, st, `{"replicas": 3, "min_replicas": 2, "max_replicas": 3}`)
+	ev, err := implement(t, e, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := e.sc.Rollback(ctx, ev.ID, "ops", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetEvent(ctx, rb.ID); got.Status != store.StatusCompleted || !jsonEq(got.After, `{"replicas": 6}`) {
+		t.Fatalf("rollback %+v %s", got, got.After)
+	}
+	if o, _ := st.PolicyOverrides(ctx); len(o) != 0 {
+		t.Fatalf("override kept after the rollback: %+v", o)
+	}
+	r, _ := st.GetRecommendation(ctx, rec.ID)
+	if r.Status != "approved" || r.ImplementedAt != nil || !strings.Contains(r.LastError, "rolled back its implementation") {
+		t.Fatalf("recommendation after the rollback: %+v", r)
+	}
+	// And the next evaluation runs on the file's bounds again.
+	e.obs.set(0.9, "")
+	if res := e.sc.Evaluate(ctx, "api", time.Time{}); res.Output.Max != 10 {
+		t.Fatalf("bounds after the rollback: %+v", res.Output)
+	}
+	e.sc.Wait()
+}

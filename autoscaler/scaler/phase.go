@@ -145,7 +145,7 @@ func (s *Scaler) effective(name string) *policy.Service {
 	if !ok {
 		return s.effectiveWith(name, nil)
 	}
-	return s.effectiveWith(name, &o)
+	return s.effectiveWith(name, &o.Bounds)
 }
 
 // effectiveWith is effective with override o (nil: none) instead of the

@@ -165,7 +165,7 @@ type Scaler struct {
 	phaseLoaded bool
 	// The policy overrides in force, checked against the file (see
 	// loadOverrides).
-	overrides map[string]store.Bounds
+	overrides map[string]store.PolicyOverride
 }
 
 // svcState is a service's controller, evaluated by one goroutine at a time.

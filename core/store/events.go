@@ -273,6 +273,9 @@ func (s *Store) CloseEvent(ctx context.Context, id, owner string, status EventSt
 				WHERE id = $1::uuid AND status IN ('completed', 'failed')`, out.RollbackOf, out.ID); err != nil {
 				return fmt.Errorf("mark %s rolled back: %w", out.RollbackOf, translate(err))
 			}
+			if err := unsettleRecommendation(ctx, tx, out); err != nil {
+				return err
+			}
 		}
 		return settleRecommendation(ctx, tx, out)
 	})

@@ -267,6 +267,23 @@ func settleRecommendation(ctx context.Context, tx pgx.Tx, ev Event) error {
 	return translate(err)
 }
 
+// unsettleRecommendation runs in the transaction that completes rollback
+// ev: the recommendation the rolled-back event implemented is approved
+// again (saying so) and the override that event left is removed — a
+// rollback that kept the bounds would be undone by the next evaluation.
+func unsettleRecommendation(ctx context.Context, tx pgx.Tx, ev Event) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM policy_overrides WHERE scaling_event_id = $1::uuid`, ev.RollbackOf); err != nil {
+		return fmt.Errorf("remove the override of %s: %w", ev.RollbackOf, translate(err))
+	}
+	_, err := tx.Exec(ctx, `UPDATE optimization_recommendations SET status = 'approved', implemented_at = NULL, updated_at = now(),
+			last_error = 'scaling event ' || $2 || ' rolled back its implementation', last_error_at = now()
+		WHERE scaling_event_id = $1::uuid AND status = 'implemented'`, ev.RollbackOf, ev.ID)
+	if err != nil {
+		return fmt.Errorf("reopen the recommendation of %s: %w", ev.RollbackOf, translate(err))
+	}
+	return nil
+}
+
 // PolicyOverride is a service's bounds as a rightsizing set them, in
 // force (inside the policy file's) until reverted.
 type PolicyOverride struct {

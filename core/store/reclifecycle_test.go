@@ -163,6 +163,31 @@ func TestRecommendationSettledByItsEvent(t *testing.T) {
 	if _, err := s.FinishEvent(ctx, evs[0].ID, store.StatusCompleted, ""); err != nil {
 		t.Fatal(err)
 	}
+	// A completed rollback of the implementing event reopens it and
+	// removes its override, in the rollback's close.
+	idle, _ := s.ListRecommendations(ctx, store.RecommendationFilter{Type: "idle_resource"})
+	if len(idle) != 1 || idle[0].Status != "implemented" {
+		t.Fatalf("idle: %+v", idle)
+	}
+	rb, err := s.BeginRollback(ctx, idle[0].ScalingEventID, implementEvent("", 2, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FinishEvent(ctx, rb.ID, store.StatusCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.GetRecommendation(ctx, idle[0].ID); r.Status != "approved" || r.ImplementedAt != nil || !strings.Contains(r.LastError, rb.ID+" rolled back") {
+		t.Fatalf("after its rollback: %+v", r)
+	}
+	if o, _ := s.PolicyOverrides(ctx); len(o) != 0 {
+		t.Fatalf("override after its rollback: %+v", o)
+	}
+	// Reverting by hand.
+	_, _ = s.BeginEvent(ctx, implementEvent(idle[0].ID, 3, 2))
+	evs, _ = s.UnfinishedEvents(ctx)
+	if _, err := s.FinishEvent(ctx, evs[0].ID, store.StatusCompleted, ""); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.DeletePolicyOverride(ctx, "api"); err != nil {
 		t.Fatal(err)
 	}
