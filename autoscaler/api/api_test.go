@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -95,6 +96,8 @@ scrape_configs:
 type memActuator struct {
 	mu    sync.Mutex
 	state actuator.State
+	fails int           // the next Apply calls that fail
+	gate  chan struct{} // when set, Apply waits until it is closed
 }
 
 func (m *memActuator) Current(context.Context) (actuator.State, error) {
@@ -105,7 +108,17 @@ func (m *memActuator) Current(context.Context) (actuator.State, error) {
 
 func (m *memActuator) Apply(_ context.Context, s actuator.State) error {
 	m.mu.Lock()
+	gate := m.gate
+	m.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.fails > 0 {
+		m.fails--
+		return errors.New("actuator: 503 Service Unavailable")
+	}
 	m.state = s
 	return nil
 }
@@ -174,7 +187,7 @@ services:
 	obs, _ := observe.NewPrometheus(p.URL(), 5*time.Second)
 	f := &fixture{t: t, st: st, dsn: dsn, act: &memActuator{state: actuator.State{Replicas: 2}}, tokens: map[string]string{}}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.sc, err = scaler.New(scaler.Config{Policy: pol, Store: st, Observer: obs, Actuators: map[string]actuator.Actuator{"api": f.act},
+	f.sc, err = scaler.New(scaler.Config{Policy: pol, Store: st, Overrides: st, Observer: obs, Actuators: map[string]actuator.Actuator{"api": f.act},
 		Logger: logger, SettlePoll: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

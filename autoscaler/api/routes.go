@@ -49,6 +49,9 @@ func (s *Server) table() []route {
 		{method: http.MethodGet, pattern: "/api/admin/optimization/recommendations", role: viewer, handle: s.listRecommendations},
 		{method: http.MethodPost, pattern: "/api/admin/optimization/recommendations/{id}/approve", role: operator, acting: true, handle: s.approveRecommendation},
 		{method: http.MethodPost, pattern: "/api/admin/optimization/recommendations/{id}/implement", role: operator, acting: true, handle: s.implementRecommendation},
+		{method: http.MethodPost, pattern: "/api/admin/optimization/recommendations/{id}/reject", role: operator, acting: true, handle: s.rejectRecommendation},
+		{method: http.MethodGet, pattern: "/api/admin/optimization/overrides", role: viewer, handle: s.listOverrides},
+		{method: http.MethodDelete, pattern: "/api/admin/optimization/overrides/{service}", role: operator, acting: true, handle: s.deleteOverride},
 		{method: http.MethodGet, pattern: "/api/admin/optimization/impact", role: viewer, handle: s.recommendationImpact},
 	}
 }

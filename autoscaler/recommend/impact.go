@@ -76,7 +76,7 @@ func (g *Generator) measureImpact(ctx context.Context, now time.Time) (int, erro
 		if ok {
 			n++
 			g.cfg.Logger.Info("measured impact", "recommendation", r.ID, "service", r.Service,
-				"actual_monthly", m.Impact.StringFixed(2), "estimated_monthly", r.EstimatedMonthlyImpact.StringFixed(2), "confidence", m.Confidence.String())
+				"actual_monthly", m.Impact.StringFixed(2), "estimated_monthly", nullMoneyText(r.EstimatedMonthlyImpact), "confidence", m.Confidence.String())
 		}
 	}
 	return n, nil
@@ -237,4 +237,12 @@ func (g *Generator) meanLoad(ctx context.Context, q string, end time.Time) (mean
 	}
 	steps := float64(time.Duration(ImpactWindowDays) * 24 * time.Hour / loadStep)
 	return mean, math.Min(1, n/steps), nil
+}
+
+// nullMoneyText is an estimate for the log: "unknown" when unpriced.
+func nullMoneyText(d decimal.NullDecimal) string {
+	if !d.Valid {
+		return "unknown"
+	}
+	return d.Decimal.StringFixed(2)
 }

@@ -145,7 +145,7 @@ func TestMeasuredImpactOnReplayedRecommendation(t *testing.T) {
 	ids := map[string]string{}
 	for _, svc := range []string{"api", "search", "worker"} {
 		rec, err := st.OfferRecommendation(ctx, store.Recommendation{Type: "rightsizing", Service: svc, Title: "rightsize " + svc,
-			EstimatedMonthlyImpact: decimal.RequireFromString("-73.00"), Confidence: decimal.RequireFromString("0.8"), Effort: "low", Priority: "medium"})
+			EstimatedMonthlyImpact: decimal.NewNullDecimal(decimal.RequireFromString("-73.00")), Confidence: decimal.RequireFromString("0.8"), Effort: "low", Priority: "medium"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +226,7 @@ func TestMeasuredImpactOnReplayedRecommendation(t *testing.T) {
 		t.Fatalf("basis %s (%v)", got.MeasureBasis, err)
 	}
 	t.Logf("api: measured %s/month (confidence %s), exact %s; estimate %s", got.ActualImpact.Decimal.StringFixed(2),
-		got.ActualImpactConfidence.Decimal, want.FloatString(6), got.EstimatedMonthlyImpact)
+		got.ActualImpactConfidence.Decimal, want.FloatString(6), got.EstimatedMonthlyImpact.Decimal)
 
 	// Unmapped, or mapped to lines with no rows: unmeasured, with why.
 	for svc, note := range map[string]string{"search": "unmapped", "worker": "no cost rows"} {

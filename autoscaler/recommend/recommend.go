@@ -233,7 +233,7 @@ func (g *Generator) replicas(p *policy.Service, name, typ string, from, to int, 
 	return store.Recommendation{Type: typ, Service: name,
 		Title:       fmt.Sprintf("%s %s from %d to %d replicas", verb, name, from, to),
 		Description: why, CurrentConfig: mustJSON(map[string]int{"replicas": from}), RecommendedConfig: mustJSON(map[string]int{"replicas": to}),
-		EstimatedMonthlyImpact: impact, Confidence: conf, Effort: "low", Priority: priority}
+		EstimatedMonthlyImpact: decimal.NewNullDecimal(impact), Confidence: conf, Effort: "low", Priority: priority}
 }
 
 func (g *Generator) caching(ctx context.Context, name string, p *policy.Service, level int, now time.Time) ([]store.Recommendation, error) {
@@ -249,7 +249,7 @@ func (g *Generator) caching(ctx context.Context, name string, p *policy.Service,
 		Title:         fmt.Sprintf("Cache reads in front of %s instead of moving to %s", name, p.Tiers[level+1].Name),
 		Description:   fmt.Sprintf("database CPU stayed above %.0f%% (10th percentile %.0f%% over %s): a read cache (query results, sessions) takes load off without the next compute tier", 100*CachingThreshold, 100*low, lb),
 		CurrentConfig: mustJSON(map[string]string{"tier": p.Tiers[level].Name}), RecommendedConfig: mustJSON(map[string]any{"tier": p.Tiers[level].Name, "cache": true}),
-		EstimatedMonthlyImpact: saving, Confidence: decimal.RequireFromString("0.6"), Effort: "medium", Priority: priorityFor(saving)}}, nil
+		EstimatedMonthlyImpact: decimal.NewNullDecimal(saving), Confidence: decimal.RequireFromString("0.6"), Effort: "medium", Priority: priorityFor(saving)}}, nil
 }
 
 func (g *Generator) queueWorkers(ctx context.Context, name string, p *policy.Service, level int, now time.Time) (*store.Recommendation, error) {

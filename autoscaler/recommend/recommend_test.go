@@ -165,8 +165,8 @@ func TestGenerateFromRealHistory(t *testing.T) {
 			t.Errorf("no %s recommendation; got %v", w.key, keys(got))
 			continue
 		}
-		if string(r.RecommendedConfig) != w.after || r.EstimatedMonthlyImpact.StringFixed(2) != w.impact || r.Effort != w.effort {
-			t.Errorf("%s: %s impact %s effort %s; want %s %s %s (%s)", w.key, r.RecommendedConfig, r.EstimatedMonthlyImpact, r.Effort, w.after, w.impact, w.effort, r.Description)
+		if string(r.RecommendedConfig) != w.after || r.EstimatedMonthlyImpact.Decimal.StringFixed(2) != w.impact || r.Effort != w.effort {
+			t.Errorf("%s: %s impact %s effort %s; want %s %s %s (%s)", w.key, r.RecommendedConfig, r.EstimatedMonthlyImpact.Decimal, r.Effort, w.after, w.impact, w.effort, r.Description)
 		}
 	}
 	if _, ok := got["busy/rightsizing"]; ok {

@@ -37,6 +37,7 @@ type Metrics struct {
 	readErrors        *prometheus.CounterVec
 	closeRetries      *prometheus.CounterVec
 	adopted           *prometheus.CounterVec
+	overridesDropped  *prometheus.CounterVec
 	loop              *loopMetrics
 }
 
@@ -100,12 +101,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "wedsync", Subsystem: "autoscaler", Name: "events_adopted_total",
 			Help: "Unfinished events of a replica whose lease expired, taken over by this one, by how they were settled (completed, reapplied, failed).",
 		}, []string{"service", "result"}),
+		overridesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "wedsync", Subsystem: "autoscaler", Name: "policy_overrides_dropped_total",
+			Help: "Policy overrides (bounds an implemented rightsizing set) dropped because the policy file no longer admits them.",
+		}, []string{"service"}),
 	}
 	m.loop = newLoopMetrics(reg)
 	if reg != nil {
 		reg.MustRegister(m.decisions, m.evaluationErrors, m.events, m.actuatorDuration, m.decisionLatency, m.replicas, m.desiredReplicas,
 			m.tier, m.desiredTier, m.reactiveReplicas, m.predictedReplicas, m.scheduledMin, m.forecast, m.forecastError, m.forecastLead,
-			m.forecasterReady, m.seasonalHistory, m.capacity, m.controlInfo, m.stateUnknown, m.readErrors, m.closeRetries, m.adopted)
+			m.forecasterReady, m.seasonalHistory, m.capacity, m.controlInfo, m.stateUnknown, m.readErrors, m.closeRetries, m.adopted,
+			m.overridesDropped)
 	}
 	return m
 }

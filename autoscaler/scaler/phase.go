@@ -109,8 +109,15 @@ func (s *Scaler) ValidatePhaseConfig(raw []byte) error {
 }
 
 // loadPhase reads the active phase once (the loop, the API and the CLI all
-// start with it).
+// start with it), and the policy overrides every time (see loadOverrides).
 func (s *Scaler) loadPhase(ctx context.Context) error {
+	if err := s.loadActivePhase(ctx); err != nil {
+		return err
+	}
+	return s.loadOverrides(ctx)
+}
+
+func (s *Scaler) loadActivePhase(ctx context.Context) error {
 	s.mu.Lock()
 	loaded := s.phaseLoaded
 	s.mu.Unlock()
@@ -129,8 +136,29 @@ func (s *Scaler) loadPhase(ctx context.Context) error {
 
 // effective is a service's policy with the active phase's bounds, kept
 // inside the policy's own: the policy file holds the hard limits, the phase
-// narrows them.
+// narrows them, and an implemented rightsizing's override (loadOverrides)
+// narrows them again. It is the one place bounds are narrowed.
 func (s *Scaler) effective(name string) *policy.Service {
+	s.mu.Lock()
+	o, ok := s.overrides[name]
+	s.mu.Unlock()
+	if !ok {
+		return s.effectiveWith(name, nil)
+	}
+	return s.effectiveWith(name, &o.Bounds)
+}
+
+// effectiveWith is effective with override o (nil: none) instead of the
+// one in force: what a rightsizing being implemented will leave in force.
+func (s *Scaler) effectiveWith(name string, o *store.Bounds) *policy.Service {
+	p := s.phased(name)
+	if p == nil || o == nil {
+		return p
+	}
+	return withOverride(p, *o)
+}
+
+func (s *Scaler) phased(name string) *policy.Service {
 	base := s.service(name)
 	if base == nil {
 		return nil

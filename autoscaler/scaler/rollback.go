@@ -29,7 +29,7 @@ func (s *Scaler) Rollback(ctx context.Context, eventID, user string, dryRun bool
 	if err := s.loadPhase(ctx); err != nil {
 		return store.Event{}, err
 	}
-	p := s.effective(orig.Service)
+	p := s.rollbackPolicy(orig)
 	if p == nil {
 		return store.Event{}, fmt.Errorf("service %s is no longer in the policy file", orig.Service)
 	}

@@ -108,7 +108,10 @@ type Config struct {
 	FailureWindow time.Duration
 	// Budgets, when set, make scale-ups budget-aware (see overBudget).
 	Budgets BudgetStore
-	DryRun  bool
+	// Overrides, when set, hold the bounds implemented rightsizings set
+	// (see loadOverrides).
+	Overrides OverrideStore
+	DryRun    bool
 	// Lease, when set, is this replica's: events it starts name it as their
 	// owner, it starts actions only while the lease holds, and it takes
 	// over only events whose owner's lease has expired. Without one (the
@@ -160,6 +163,9 @@ type Scaler struct {
 	phase       store.Phase
 	phaseCfg    PhaseConfig
 	phaseLoaded bool
+	// The policy overrides in force, checked against the file (see
+	// loadOverrides).
+	overrides map[string]store.PolicyOverride
 }
 
 // svcState is a service's controller, evaluated by one goroutine at a time.

@@ -24,7 +24,18 @@ type Trigger struct {
 	// Optimization records the event as an `optimization` initiated by a
 	// recommendation instead of a manual scale_up/scale_down.
 	Optimization bool
+	// Recommendation is the approved recommendation the action implements
+	// (its id): its event's close settles it.
+	Recommendation string
+	// Bounds, when set, are the override the recommendation will leave in
+	// force: checked against the policy file (ErrBadTarget outside it) and
+	// used instead of the override in force to judge Target.
+	Bounds *store.Bounds
 }
+
+// ErrAtTarget means a recommendation's target is already the service's
+// state: nothing to act on (its bounds are still to be recorded).
+var ErrAtTarget = errors.New("already at the target")
 
 // ErrNoChange means a manual request would leave the service as it is.
 var ErrNoChange = errors.New("no change")
@@ -40,6 +51,12 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 	p := s.effective(name)
 	if p == nil {
 		return store.Event{}, fmt.Errorf("service %q: %w", name, store.ErrNotFound)
+	}
+	if t.Bounds != nil {
+		if err := checkOverride(s.service(name), *t.Bounds); err != nil {
+			return store.Event{}, fmt.Errorf("%w: %w", ErrBadTarget, err)
+		}
+		p = s.effectiveWith(name, t.Bounds)
 	}
 	act := s.actuator(name)
 	cur, level, err := s.current(ctx, name, p, act)
@@ -75,6 +92,9 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 			}
 			return store.Event{}, fmt.Errorf("%w: %d is outside the bounds in force [%d, %d]", ErrBadTarget, want, lo, hi)
 		}
+		if t.Recommendation != "" && want == level {
+			return store.Event{}, fmt.Errorf("%s is at %s: %w", name, cur, ErrAtTarget)
+		}
 		out = decision.Limit(p, in, want)
 	} else {
 		// "As an alert would": the metrics decide, in the asked direction,
@@ -98,7 +118,7 @@ func (s *Scaler) Trigger(ctx context.Context, name string, t Trigger) (store.Eve
 	ne := store.NewEvent{Type: typ, Service: name, TriggerReason: reason,
 		TriggerMetrics: mustJSON(map[string]any{"decision": out, "requested": t.Target, "action": t.Action}),
 		Before:         mustJSON(cur), After: mustJSON(target), InitiatedBy: by, InitiatedUserID: t.User,
-		CostImpactMonthly: costDelta(p, level, out.Target), Owner: s.holder()}
+		CostImpactMonthly: costDelta(p, level, out.Target), Owner: s.holder(), Recommendation: t.Recommendation}
 	if t.DryRun {
 		return store.Event{Type: ne.Type, Service: name, TriggerReason: reason, TriggerMetrics: ne.TriggerMetrics,
 			Before: ne.Before, After: ne.After, InitiatedBy: ne.InitiatedBy, InitiatedUserID: t.User,

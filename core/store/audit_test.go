@@ -57,7 +57,7 @@ func TestAuditedChangesCommitWithTheirAudit(t *testing.T) {
 	}
 	rec, err := s.OfferRecommendation(ctx, store.Recommendation{Type: "rightsizing", Service: "api", Title: "fewer",
 		CurrentConfig: json.RawMessage(`{"replicas": 6}`), RecommendedConfig: json.RawMessage(`{"replicas": 3}`),
-		EstimatedMonthlyImpact: decimal.RequireFromString("-1"), Confidence: decimal.RequireFromString("0.5"), Effort: "low", Priority: "low"})
+		EstimatedMonthlyImpact: decimal.NewNullDecimal(decimal.RequireFromString("-1")), Confidence: decimal.RequireFromString("0.5"), Effort: "low", Priority: "low"})
 	if err != nil {
 		t.Fatal(err)
 	}

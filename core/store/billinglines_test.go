@@ -109,7 +109,7 @@ func TestRecordImpactOnce(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.New(t)
 	rec, err := s.OfferRecommendation(ctx, store.Recommendation{Type: "rightsizing", Service: "api", Title: "t",
-		EstimatedMonthlyImpact: d("-100"), Confidence: d("0.8"), Effort: "low", Priority: "medium"})
+		EstimatedMonthlyImpact: decimal.NewNullDecimal(d("-100")), Confidence: d("0.8"), Effort: "low", Priority: "medium"})
 	if err != nil {
 		t.Fatal(err)
 	}

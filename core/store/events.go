@@ -52,6 +52,10 @@ type NewEvent struct {
 	// written in the event's transaction (linked to it), so a crash never
 	// leaves an event without its why.
 	Decision *Decision
+	// Recommendation, when set, is the approved recommendation this
+	// action implements: linked in the event's transaction, settled in its
+	// close's (settleRecommendation).
+	Recommendation string
 }
 
 // Event is a row of scaling_events.
@@ -172,7 +176,7 @@ func insertEvent(ctx context.Context, db DBTX, e NewEvent, rollbackOf *string) (
 // Under WithAudit, the call's audit row is written in the same transaction.
 func (s *Store) BeginEvent(ctx context.Context, e NewEvent) (Event, error) {
 	audit := pendingFrom(ctx)
-	if e.Decision == nil && audit == nil {
+	if e.Decision == nil && audit == nil && e.Recommendation == "" && e.RetryOf == "" {
 		return insertEvent(ctx, s.pool, e, nil)
 	}
 	var out Event
@@ -187,6 +191,9 @@ func (s *Store) BeginEvent(ctx context.Context, e NewEvent) (Event, error) {
 			if err := insertDecision(ctx, tx, d); err != nil {
 				return err
 			}
+		}
+		if err := linkEventRecommendation(ctx, tx, e, out); err != nil {
+			return err
 		}
 		return audit.write(ctx, tx, out.ID)
 	})
@@ -266,8 +273,11 @@ func (s *Store) CloseEvent(ctx context.Context, id, owner string, status EventSt
 				WHERE id = $1::uuid AND status IN ('completed', 'failed')`, out.RollbackOf, out.ID); err != nil {
 				return fmt.Errorf("mark %s rolled back: %w", out.RollbackOf, translate(err))
 			}
+			if err := unsettleRecommendation(ctx, tx, out); err != nil {
+				return err
+			}
 		}
-		return nil
+		return settleRecommendation(ctx, tx, out)
 	})
 	return out, err
 }

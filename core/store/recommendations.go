@@ -12,14 +12,16 @@ import (
 
 // Recommendation is an optimization recommendation.
 type Recommendation struct {
-	ID                     string              `json:"id"`
-	Type                   string              `json:"recommendation_type"` // rightsizing, idle_resource, caching, queue_workers, …
-	Service                string              `json:"service_name"`
-	Title                  string              `json:"title"`
-	Description            string              `json:"description"`
-	CurrentConfig          json.RawMessage     `json:"current_config"`
-	RecommendedConfig      json.RawMessage     `json:"recommended_config"`
-	EstimatedMonthlyImpact decimal.Decimal     `json:"estimated_monthly_impact"` // negative = savings
+	ID                string          `json:"id"`
+	Type              string          `json:"recommendation_type"` // rightsizing, idle_resource, caching, queue_workers, …
+	Service           string          `json:"service_name"`
+	Title             string          `json:"title"`
+	Description       string          `json:"description"`
+	CurrentConfig     json.RawMessage `json:"current_config"`
+	RecommendedConfig json.RawMessage `json:"recommended_config"`
+	// EstimatedMonthlyImpact is negative for a saving; null when the
+	// service is unpriced (unknown, never $0.00).
+	EstimatedMonthlyImpact decimal.NullDecimal `json:"estimated_monthly_impact"`
 	Confidence             decimal.Decimal     `json:"confidence"`
 	Effort                 string              `json:"effort"`
 	Priority               string              `json:"priority"`
@@ -37,24 +39,27 @@ type Recommendation struct {
 	ImplementedAt          *time.Time          `json:"implemented_at,omitempty"`
 	ExpiresAt              *time.Time          `json:"expires_at,omitempty"`
 	CreatedAt              time.Time           `json:"created_at"`
+	Lifecycle
 }
 
 const recColumns = `id::text, recommendation_type, service_name, title, description, current_config, recommended_config,
 	estimated_monthly_impact::text, confidence::text, effort, priority, status, actual_impact::text,
 	coalesce(scaling_event_id::text, ''), coalesce(approved_by, ''), approved_at, implemented_at, expires_at, created_at,
-	actual_impact_confidence::text, measured_at, coalesce(measure_note, ''), measure_basis`
+	actual_impact_confidence::text, measured_at, coalesce(measure_note, ''), measure_basis,
+	` + lifecycleColumns
 
 func scanRec(row pgx.Row) (Recommendation, error) {
 	var r Recommendation
-	var impact, conf string
-	var actual, actualConf *string
-	err := row.Scan(&r.ID, &r.Type, &r.Service, &r.Title, &r.Description, &r.CurrentConfig, &r.RecommendedConfig,
+	var conf string
+	var impact, actual, actualConf *string
+	dest := []any{&r.ID, &r.Type, &r.Service, &r.Title, &r.Description, &r.CurrentConfig, &r.RecommendedConfig,
 		&impact, &conf, &r.Effort, &r.Priority, &r.Status, &actual, &r.ScalingEventID, &r.ApprovedBy, &r.ApprovedAt,
-		&r.ImplementedAt, &r.ExpiresAt, &r.CreatedAt, &actualConf, &r.MeasuredAt, &r.MeasureNote, &r.MeasureBasis)
+		&r.ImplementedAt, &r.ExpiresAt, &r.CreatedAt, &actualConf, &r.MeasuredAt, &r.MeasureNote, &r.MeasureBasis}
+	err := row.Scan(append(dest, r.Lifecycle.dest()...)...)
 	if err != nil {
 		return Recommendation{}, translate(err)
 	}
-	if r.EstimatedMonthlyImpact, err = decimal.NewFromString(impact); err != nil {
+	if r.EstimatedMonthlyImpact, err = parseNullDecimal(impact); err != nil {
 		return Recommendation{}, err
 	}
 	if r.Confidence, err = decimal.NewFromString(conf); err != nil {
@@ -83,7 +88,7 @@ func (s *Store) OfferRecommendation(ctx context.Context, r Recommendation) (Reco
 			expires_at = excluded.expires_at, updated_at = now()
 		RETURNING `+recColumns,
 		r.Type, r.Service, r.Title, r.Description, jsonOrEmpty(r.CurrentConfig), jsonOrEmpty(r.RecommendedConfig),
-		r.EstimatedMonthlyImpact.String(), r.Confidence.String(), r.Effort, r.Priority, r.ExpiresAt))
+		nullDecimalText(r.EstimatedMonthlyImpact), r.Confidence.String(), r.Effort, r.Priority, r.ExpiresAt))
 	if err != nil {
 		return Recommendation{}, fmt.Errorf("offer recommendation: %w", err)
 	}
@@ -178,16 +183,20 @@ func (s *Store) ExpireRecommendations(ctx context.Context, now time.Time) (int64
 // ImpactSummary totals recommendations by status: estimated monthly impact,
 // and for implemented ones the measured impact (where measured).
 type ImpactSummary struct {
-	Status    string              `json:"status"`
-	Count     int                 `json:"count"`
-	Estimated decimal.Decimal     `json:"estimated_monthly_impact"`
+	Status string `json:"status"`
+	Count  int    `json:"count"`
+	// Estimated sums the priced ones (null if none is); Unpriced counts
+	// those whose impact is unknown, left out of the sum.
+	Estimated decimal.NullDecimal `json:"estimated_monthly_impact"`
+	Unpriced  int                 `json:"unpriced"`
 	Actual    decimal.NullDecimal `json:"actual_monthly_impact"`
 	Measured  int                 `json:"measured"`
 }
 
 // RecommendationImpact sums, in SQL numeric (exact), per status.
 func (s *Store) RecommendationImpact(ctx context.Context) ([]ImpactSummary, error) {
-	rows, err := s.pool.Query(ctx, `SELECT status, count(*), sum(estimated_monthly_impact)::text, sum(actual_impact)::text, count(actual_impact)
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*), sum(estimated_monthly_impact)::text, count(*) - count(estimated_monthly_impact),
+		sum(actual_impact)::text, count(actual_impact)
 		FROM optimization_recommendations GROUP BY status ORDER BY status`)
 	if err != nil {
 		return nil, fmt.Errorf("recommendation impact: %w", translate(err))
@@ -196,12 +205,11 @@ func (s *Store) RecommendationImpact(ctx context.Context) ([]ImpactSummary, erro
 	var out []ImpactSummary
 	for rows.Next() {
 		var x ImpactSummary
-		var est string
-		var act *string
-		if err := rows.Scan(&x.Status, &x.Count, &est, &act, &x.Measured); err != nil {
+		var est, act *string
+		if err := rows.Scan(&x.Status, &x.Count, &est, &x.Unpriced, &act, &x.Measured); err != nil {
 			return nil, fmt.Errorf("recommendation impact: %w", translate(err))
 		}
-		if x.Estimated, err = decimal.NewFromString(est); err != nil {
+		if x.Estimated, err = parseNullDecimal(est); err != nil {
 			return nil, err
 		}
 		if x.Actual, err = parseNullDecimal(act); err != nil {

@@ -24,15 +24,15 @@ func TestRecommendationLifecycle(t *testing.T) {
 	defer s.Close()
 	rec := store.Recommendation{Type: "rightsizing", Service: "api", Title: "Run api on 3 replicas instead of 6",
 		CurrentConfig: json.RawMessage(`{"replicas": 6}`), RecommendedConfig: json.RawMessage(`{"replicas": 3}`),
-		EstimatedMonthlyImpact: decimal.RequireFromString("-109.50"), Confidence: decimal.RequireFromString("0.85"),
+		EstimatedMonthlyImpact: decimal.NewNullDecimal(decimal.RequireFromString("-109.50")), Confidence: decimal.RequireFromString("0.85"),
 		Effort: "low", Priority: "high"}
 	a, err := s.OfferRecommendation(ctx, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.EstimatedMonthlyImpact = decimal.RequireFromString("-120.00")
+	rec.EstimatedMonthlyImpact = decimal.NewNullDecimal(decimal.RequireFromString("-120.00"))
 	b, err := s.OfferRecommendation(ctx, rec) // the schedule runs again
-	if err != nil || b.ID != a.ID || b.EstimatedMonthlyImpact.StringFixed(2) != "-120.00" || b.Status != "pending" {
+	if err != nil || b.ID != a.ID || b.EstimatedMonthlyImpact.Decimal.StringFixed(2) != "-120.00" || b.Status != "pending" {
 		t.Fatalf("re-offer = %+v, %v", b, err)
 	}
 	if _, err := s.MoveRecommendation(ctx, a.ID, []string{"approved"}, "implemented", "", ""); !errors.Is(err, store.ErrConflict) {

@@ -56,7 +56,7 @@ func resource(path string) string {
 
 // action is a table action that POSTs to a plugin resource; the row's id
 // makes the Idempotency-Key, so a double click acts once.
-func action(title, path, confirm, key, body string) cog.Builder[dashboard.Action] {
+func action(title, path, confirm, key, body string) *dashboard.ActionBuilder {
 	fetch := dashboard.NewFetchOptionsBuilder().
 		Method(dashboard.HttpRequestMethodPOST).
 		Url(resource(path)).

@@ -13,7 +13,7 @@ import (
 
 // Cost answers what the platform costs, who and what causes it, where it
 // is heading, how it stands against its budgets, what looks abnormal, and
-// what could be saved — with approve and implement on each recommendation.
+// what could be saved — with approve, implement and reject on each recommendation.
 func Cost() *dashboard.DashboardBuilder {
 	money := []cog.Builder[dashboard.DashboardFieldConfigSourceOverrides]{unitFor("change", "percentunit"),
 		unitFor("budget_utilization", "percentunit"), unitFor("projected_budget_utilization", "percentunit")}
@@ -67,11 +67,16 @@ func Cost() *dashboard.DashboardBuilder {
 			Overrides(hide("id")).Height(7).Span(12)).
 		WithRow(row("Recommendations")).
 		WithPanel(table.NewPanelBuilder().Title("Optimization recommendations").
-			Description("Negative impact is a saving. Approve, then implement (Editor role); each goes through the control-plane API.").
+			Description("Negative impact is a saving; an unpriced service's is unknown. Approve, then implement, or reject with a reason (Editor role); each goes through the control-plane API. Implemented only once its action completed at the target: last_error says why an attempt did not.").
 			Datasource(pluginDS).WithTarget(ws("A", "recommendations", map[string]any{"allTime": true, "limit": 200})).
 			Overrides(hide("description")).
 			Actions([]cog.Builder[dashboard.Action]{
 				action("Approve", "recommendations/${__data.fields.id}/approve", "Approve “${__data.fields.title}”?", "approve-${__data.fields.id}", ""),
 				action("Implement", "recommendations/${__data.fields.id}/implement", "Implement “${__data.fields.title}” now?", "implement-${__data.fields.id}", ""),
+				// The API requires a reason: Grafana asks for it (an action
+				// variable) before the call.
+				action("Reject", "recommendations/${__data.fields.id}/reject", "Reject “${__data.fields.title}”?", "reject-${__data.fields.id}",
+					`{"reason": "${reason}"}`).
+					Variables([]cog.Builder[dashboard.ActionVariable]{dashboard.NewActionVariableBuilder().Key("reason").Name("Why reject it")}),
 			}).Height(9).Span(24))
 }

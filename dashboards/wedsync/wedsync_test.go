@@ -259,7 +259,10 @@ func modelFor(qt string) models.Validator {
 
 // actionJSON is a rendered table action and the panel it is on.
 type actionJSON struct {
-	Title string `json:"title"`
+	Title     string `json:"title"`
+	Variables []struct {
+		Key string `json:"key"`
+	} `json:"variables"`
 	Fetch struct {
 		Method  string     `json:"method"`
 		URL     string     `json:"url"`
@@ -323,8 +326,33 @@ func TestActionsUseForwardedRoutes(t *testing.T) {
 			}
 		}
 	}
-	if n != 7 {
-		t.Errorf("%d actions, want 7 (approve, implement, retry, rollback of failed, rollback of completed, cancel, run again)", n)
+	if n != 8 {
+		t.Errorf("%d actions, want 8 (approve, implement, reject, retry, rollback of failed, rollback of completed, cancel, run again)", n)
+	}
+}
+
+// TestRejectAsksForAReason: the API refuses a rejection without a reason,
+// so the action asks the person for one (an action variable) and sends it.
+func TestRejectAsksForAReason(t *testing.T) {
+	t.Parallel()
+	found := 0
+	for name, panels := range renderedActions(t) {
+		for _, p := range panels {
+			for _, a := range p.FieldConfig.Defaults.Actions {
+				if !strings.HasSuffix(a.Fetch.URL, "/reject") {
+					continue
+				}
+				found++
+				var body map[string]string
+				if err := json.Unmarshal([]byte(a.Fetch.Body), &body); err != nil || body["reason"] != "${reason}" ||
+					len(a.Variables) != 1 || a.Variables[0].Key != "reason" {
+					t.Errorf("%s %q: body %q, variables %+v", name, p.Title, a.Fetch.Body, a.Variables)
+				}
+			}
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d reject actions, want 1", found)
 	}
 }
 

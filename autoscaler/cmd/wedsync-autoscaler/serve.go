@@ -298,6 +298,9 @@ func buildScaler(pol *policy.File, st scaler.Store, acts map[string]actuator.Act
 	if bs, ok := st.(scaler.BudgetStore); ok {
 		cfg.Budgets = bs
 	}
+	if ov, ok := st.(scaler.OverrideStore); ok {
+		cfg.Overrides = ov
+	}
 	if len(alertmanagers) > 0 {
 		am, err := alerting.NewAlertmanager(alertmanagers, externalURL, logger)
 		if err != nil {

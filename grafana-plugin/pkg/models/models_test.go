@@ -7,6 +7,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/grafana-plugin/pkg/models"
 )
 
@@ -82,5 +83,16 @@ func TestSettings(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems %q lack %q", got, want)
 		}
+	}
+}
+
+// The recommendations query's statuses are store.RecommendationStatuses
+// (the owner), no more, no fewer: its refusal lists them.
+func TestRecommendationStatusesAreTheStore(t *testing.T) {
+	t.Parallel()
+	err := (&models.RecommendationsQuery{Status: "dismissed"}).Validate()
+	want := `status "dismissed" is not one of ` + strings.Join(store.RecommendationStatuses, ", ")
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("%v, want %s", err, want)
 	}
 }

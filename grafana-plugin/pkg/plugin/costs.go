@@ -490,6 +490,15 @@ func (d *Datasource) costAlerts(ctx context.Context, q query) (data.Frames, erro
 	return data.Frames{f}, nil
 }
 
+// nullMoney is money for display, nil when unknown.
+func nullMoney(d decimal.NullDecimal) *float64 {
+	if !d.Valid {
+		return nil
+	}
+	v := money(d.Decimal)
+	return &v
+}
+
 func nullFloat(d decimal.NullDecimal) *float64 {
 	if !d.Valid {
 		return nil
@@ -518,22 +527,24 @@ func (d *Datasource) recommendations(ctx context.Context, q query) (data.Frames,
 	created := make([]time.Time, n)
 	expires := make([]*time.Time, n)
 	id, svc, typ, title, desc, effort, prio, status, approvedBy := strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n)
-	impact, conf := make([]float64, n), make([]float64, n)
-	actual, actualConf := make([]*float64, n), make([]*float64, n)
-	note := strs(n)
+	lastErr, rejectReason, note := strs(n), strs(n), strs(n)
+	conf := make([]float64, n)
+	impact, actual, actualConf := make([]*float64, n), make([]*float64, n), make([]*float64, n)
 	for i, r := range rs {
 		actualConf[i], note[i] = nullFloat(r.ActualImpactConfidence), r.MeasureNote
 		created[i], expires[i] = r.CreatedAt.UTC(), utcPtr(r.ExpiresAt)
 		id[i], svc[i], typ[i], title[i], desc[i] = r.ID, r.Service, r.Type, r.Title, r.Description
 		effort[i], prio[i], status[i], approvedBy[i] = r.Effort, r.Priority, r.Status, r.ApprovedBy
-		impact[i], conf[i], actual[i] = money(r.EstimatedMonthlyImpact), r.Confidence.InexactFloat64(), nullFloat(r.ActualImpact)
+		impact[i], conf[i], actual[i] = nullMoney(r.EstimatedMonthlyImpact), r.Confidence.InexactFloat64(), nullFloat(r.ActualImpact)
+		lastErr[i], rejectReason[i] = r.LastError, r.RejectReason
 	}
 	f := data.NewFrame("recommendations",
 		data.NewField("time", nil, created),
 		data.NewField("service", nil, svc),
 		data.NewField("recommendation_type", nil, typ),
 		data.NewField("title", nil, title),
-		data.NewField("estimated_monthly_impact", nil, impact).SetConfig(&data.FieldConfig{Unit: "currencyUSD"}),
+		// Null for an unpriced service: shown as unknown, never $0.00.
+		data.NewField("estimated_monthly_impact", nil, impact).SetConfig(&data.FieldConfig{Unit: "currencyUSD", NoValue: "unknown"}),
 		data.NewField("confidence", nil, conf).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
 		data.NewField("effort", nil, effort),
 		data.NewField("priority", nil, prio),
@@ -546,6 +557,9 @@ func (d *Datasource) recommendations(ctx context.Context, q query) (data.Frames,
 		data.NewField("approved_by", nil, approvedBy),
 		data.NewField("expires_at", nil, expires),
 		data.NewField("description", nil, desc),
+		// Why the last attempt did not implement it, and why it was rejected.
+		data.NewField("last_error", nil, lastErr),
+		data.NewField("reject_reason", nil, rejectReason),
 		data.NewField("id", nil, id),
 	)
 	f.SetMeta(&data.FrameMeta{PreferredVisualization: data.VisTypeTable})

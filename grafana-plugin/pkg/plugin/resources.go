@@ -34,6 +34,8 @@ func fixed(p string) func(*http.Request) string { return func(*http.Request) str
 var actions = []action{
 	{http.MethodPost, "POST /recommendations/{id}/approve", http.MethodPost, pathID("/api/admin/optimization/recommendations/", "/approve"), false},
 	{http.MethodPost, "POST /recommendations/{id}/implement", http.MethodPost, pathID("/api/admin/optimization/recommendations/", "/implement"), false},
+	// The body carries the reason, which the API requires and checks.
+	{http.MethodPost, "POST /recommendations/{id}/reject", http.MethodPost, pathID("/api/admin/optimization/recommendations/", "/reject"), true},
 	{http.MethodPost, "POST /events/{id}/rollback", http.MethodPost, pathID("/api/admin/scaling/events/", "/rollback"), true},
 	{http.MethodPost, "POST /events/{id}/retry", http.MethodPost, pathID("/api/admin/scaling/events/", "/retry"), true},
 	{http.MethodPost, "POST /load-tests", http.MethodPost, fixed("/api/admin/scaling/load-tests"), true},

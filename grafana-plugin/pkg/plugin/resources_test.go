@@ -37,7 +37,7 @@ func TestResourceActions(t *testing.T) {
 	closed.Close()
 	down := plugin.New(context.Background(), fixture.Settings(storetest.DSN(t), closed.URL, token))
 	unset := plugin.New(context.Background(), fixture.Settings(storetest.DSN(t), "", ""))
-	pending, approved := e.seeded.PendingRecID, e.seeded.ApprovedRecID
+	pending, approved, unpriced := e.seeded.PendingRecID, e.seeded.ApprovedRecID, e.seeded.UnpricedRecID
 	completed, failed := e.seeded.CompletedEventID, e.seeded.FailedEventID
 	const unknown = "00000000-0000-4000-8000-000000000000"
 	tests := []struct {
@@ -52,7 +52,9 @@ func TestResourceActions(t *testing.T) {
 	}{
 		{"approve", e.ds, "POST", "recommendations/" + pending + "/approve", "", editor, 200, `"status":"approved"`, "POST /api/admin/optimization/recommendations/" + pending + "/approve"},
 		{"approve twice is the API's 409 with the state", e.ds, "POST", "recommendations/" + approved + "/approve", "", editor, 409, `"state":"approved"`, "POST /api/admin/optimization/recommendations/" + approved + "/approve"},
-		{"implement", e.ds, "POST", "recommendations/" + approved + "/implement", "", editor, 202, `"implemented"`, "POST /api/admin/optimization/recommendations/" + approved + "/implement"},
+		{"reject without a reason is the API's 400 naming the field", e.ds, "POST", "recommendations/" + unpriced + "/reject", "", editor, 400, `"field":"reason"`, "POST /api/admin/optimization/recommendations/" + unpriced + "/reject"},
+		{"reject with a reason", e.ds, "POST", "recommendations/" + unpriced + "/reject", `{"reason": "worker traffic doubles in May"}`, editor, 200, `"reject_reason":"worker traffic doubles in May"`, "POST /api/admin/optimization/recommendations/" + unpriced + "/reject"},
+		{"implement runs its event: implemented when it completes", e.ds, "POST", "recommendations/" + approved + "/implement", "", editor, 202, `"implementing":true`, "POST /api/admin/optimization/recommendations/" + approved + "/implement"},
 		{"rollback with a dry run is the API's 200 and plan", e.ds, "POST", "events/" + completed + "/rollback", `{"dry_run": true}`, editor, 200, `"dry_run":true`, "POST /api/admin/scaling/events/" + completed + "/rollback"},
 		{"rollback of a completed event", e.ds, "POST", "events/" + completed + "/rollback", `{"dry_run": false}`, editor, 202, `"rollback_of":"` + completed + `"`, "POST /api/admin/scaling/events/" + completed + "/rollback"},
 		{"rollback of a failed event", e.ds, "POST", "events/" + failed + "/rollback", `{"dry_run": false}`, editor, 202, `"rollback_of":"` + failed + `"`, "POST /api/admin/scaling/events/" + failed + "/rollback"},
@@ -118,10 +120,14 @@ func TestResourceActions(t *testing.T) {
 			}
 		})
 	}
-	// The approval landed: the plugin's own query sees it.
+	// The approval and the rejection landed: the plugin's own query sees them.
 	rec, err := e.st.GetRecommendation(context.Background(), pending)
 	if err != nil || rec.Status != "approved" {
 		t.Errorf("recommendation after approve: %+v %v", rec.Status, err)
+	}
+	rec, err = e.st.GetRecommendation(context.Background(), unpriced)
+	if err != nil || rec.Status != "rejected" || rec.RejectReason != "worker traffic doubles in May" {
+		t.Errorf("recommendation after reject: %+v %v", rec.Status, err)
 	}
 }
 
