@@ -258,3 +258,17 @@ func keys(m map[string]store.Recommendation) []string {
 	}
 	return out
 }
+
+// Every type Decide makes is one the schema's CHECK accepts.
+func TestTypesAcceptedByStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.New(t)
+	for _, typ := range recommend.Types {
+		r := store.Recommendation{Type: typ, Service: "check-" + typ, Title: typ, CurrentConfig: []byte(`{}`), RecommendedConfig: []byte(`{}`),
+			Effort: "low", Priority: "low"}
+		if _, err := st.OfferRecommendation(ctx, r); err != nil {
+			t.Errorf("type %s refused: %v", typ, err)
+		}
+	}
+}

@@ -285,7 +285,7 @@ func (c *SavingsConfig) run(ctx context.Context, apply bool) (*SavingsRun, error
 	for i := range st.units {
 		st.units[i] = map[string]decimal.Decimal{}
 	}
-	search, err := fleetsim.New(fleetsim.Config{CapacityPerReplica: c.SearchCapacity, Replicas: c.SearchFloor, MaxReplicas: searchMax})
+	search, err := newSearchFleet(c, c.SearchFloor)
 	if err != nil {
 		return nil, err
 	}
@@ -320,6 +320,11 @@ func (c *SavingsConfig) run(ctx context.Context, apply bool) (*SavingsRun, error
 		out.SLOTotal += n
 	}
 	return out, nil
+}
+
+func newSearchFleet(c *SavingsConfig, replicas int) (*fleetsim.Fleet, error) {
+	_, hi := c.Policy.Services[c.Search].Bounds()
+	return fleetsim.New(fleetsim.Config{CapacityPerReplica: c.SearchCapacity, Replicas: replicas, MaxReplicas: hi})
 }
 
 // review is the API replay's weekly hook: the side services live the week
