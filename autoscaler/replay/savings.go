@@ -142,6 +142,20 @@ type SavingsReport struct {
 	// Periods: the whole run, then each 30 days, then the last full
 	// review period (every recommendation in force, none pending).
 	Periods []Period `json:"periods"`
+	// Realized compares, per service, what Decide estimated with what the
+	// cost rows show from the day it was applied on.
+	Realized []Realized `json:"realized"`
+}
+
+// Realized is one service's estimated and realized monthly saving.
+type Realized struct {
+	Service string `json:"service"`
+	// Estimated is the sum of the applied recommendations' estimates
+	// (negative = saving); null when one was unknown.
+	Estimated decimal.NullDecimal `json:"estimated_monthly_impact"`
+	FromDay   int                 `json:"from_day"`
+	// Monthly is after − before over [FromDay, the end], scaled to 30 days.
+	Monthly decimal.Decimal `json:"realized_monthly_impact"`
 }
 
 // Validate returns every problem at once.
@@ -236,6 +250,7 @@ func RunSavings(ctx context.Context, c SavingsConfig) (*SavingsReport, error) {
 		last := (rep.Days - 1) / reviewDays * reviewDays
 		rep.Periods = append(rep.Periods, rep.period(fmt.Sprintf("after the last review (days %d–%d)", last+1, rep.Days), last+1, rep.Days))
 	}
+	rep.realized()
 	return rep, nil
 }
 
@@ -530,6 +545,47 @@ func (r *SavingsReport) period(name string, from, to int) Period {
 	return p
 }
 
+func (r *SavingsReport) dayOf(t time.Time) int {
+	return int(t.Sub(r.Start)/(24*time.Hour)) + 1
+}
+
+func (r *SavingsReport) realized() {
+	bySvc := map[string]*Realized{}
+	var order []string
+	for _, a := range r.After.Applied {
+		x := bySvc[a.Service]
+		if x == nil {
+			x = &Realized{Service: a.Service, FromDay: r.dayOf(a.At), Estimated: decimal.NewNullDecimal(decimal.Zero)}
+			bySvc[a.Service] = x
+			order = append(order, a.Service)
+		}
+		if !a.Estimated.Valid || !x.Estimated.Valid {
+			x.Estimated = decimal.NullDecimal{}
+		} else {
+			x.Estimated.Decimal = x.Estimated.Decimal.Add(a.Estimated.Decimal)
+		}
+	}
+	sort.Strings(order)
+	for _, n := range order {
+		x := bySvc[n]
+		sum := func(run *SavingsRun) decimal.Decimal {
+			var t decimal.Decimal
+			for _, row := range run.Rows {
+				d, _ := time.Parse(time.DateOnly, row.Day)
+				if row.Service == n && r.dayOf(d) >= x.FromDay {
+					t = t.Add(row.Amount)
+				}
+			}
+			return t
+		}
+		days := r.Days - x.FromDay + 1
+		if days > 0 {
+			x.Monthly = sum(r.After).Sub(sum(r.Before)).Mul(decimal.NewFromInt(30)).Div(decimal.NewFromInt(int64(days))).Round(2)
+		}
+		r.Realized = append(r.Realized, *x)
+	}
+}
+
 // WriteJSON writes the whole report, cost rows included.
 func (r *SavingsReport) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -564,7 +620,19 @@ func (r *SavingsReport) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d |\n", n, r.Before.Cost[n].StringFixed(2), r.After.Cost[n].StringFixed(2), r.Before.SLOViolationMinutes[n], r.After.SLOViolationMinutes[n])
 	}
 	fmt.Fprintf(&b, "| total | %s | %s | %d | %d |\n", r.Before.CostTotal.StringFixed(2), r.After.CostTotal.StringFixed(2), r.Before.SLOTotal, r.After.SLOTotal)
-	fmt.Fprintf(&b, "\nAPI replica-hours: %.1f without, %.1f with.\n\nRecommendations applied:\n\n", r.Before.APIReplicaHours, r.After.APIReplicaHours)
+	fmt.Fprintf(&b, "\nAPI replica-hours: %.1f without, %.1f with.\n", r.Before.APIReplicaHours, r.After.APIReplicaHours)
+	if len(r.Realized) > 0 {
+		fmt.Fprintln(&b, "\n| service | estimated monthly impact | realized per 30 days (cost rows, from the day applied) |")
+		fmt.Fprintln(&b, "|---|---|---|")
+		for _, x := range r.Realized {
+			est := "unknown"
+			if x.Estimated.Valid {
+				est = x.Estimated.Decimal.StringFixed(2)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s (from day %d) |\n", x.Service, est, x.Monthly.StringFixed(2), x.FromDay)
+		}
+	}
+	fmt.Fprint(&b, "\nRecommendations applied:\n\n")
 	for _, a := range r.After.Applied {
 		est := "unknown"
 		if a.Estimated.Valid {

@@ -119,6 +119,16 @@ func TestSavingsReplay(t *testing.T) {
 			t.Errorf("%d rows summing to %s, total %s", len(run.Rows), sum, run.CostTotal)
 		}
 	}
+	// Realized from the cost rows: the database's and search's savings are
+	// their price differences over 30 days of 24 h (a month of 730 h is
+	// the estimate's unit): 200 × 720 / 730 and 73 × 720 / 730.
+	realized := map[string]string{}
+	for _, x := range rep.Realized {
+		realized[x.Service] = x.Monthly.StringFixed(2)
+	}
+	if realized["database"] != "-197.26" || realized["search"] != "-72.00" || !strings.HasPrefix(realized["api"], "-") {
+		t.Errorf("realized %v, want database -197.26, search -72.00 and an api saving", realized)
+	}
 	// With the database on large from day 8: $200/month those days.
 	for _, row := range rep.After.Rows {
 		if row.Service == "database" && row.Day >= "2027-03-08" && !row.Amount.Equal(day("200")) {
