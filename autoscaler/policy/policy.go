@@ -48,6 +48,9 @@ type File struct {
 	// longer allows action (a lost "resolved" must not scale forever).
 	AlertTTL config.Duration     `yaml:"alert_ttl,omitempty"`
 	Services map[string]*Service `yaml:"services"`
+	// Recommendations prices what recommendations propose beyond the
+	// services' own levels (recommendations.go).
+	Recommendations *Recommendations `yaml:"recommendations,omitempty"`
 }
 
 // Service is one service's policy.
@@ -301,6 +304,7 @@ func (f *File) Validate() error {
 	if len(f.Services) == 0 {
 		add("services: at least one service is required")
 	}
+	errs = append(errs, f.Recommendations.validate("recommendations")...)
 	names := make([]string, 0, len(f.Services))
 	for n := range f.Services {
 		names = append(names, n)

@@ -72,6 +72,14 @@ type Config struct {
 	// Gaps are injected outages of Prometheus: over each, every metric
 	// reads query_error, as the observer does when Prometheus is away.
 	Gaps []Gap
+	// Review, when set, is called every ReviewEvery of simulated time with
+	// the minutes since its last call and the service's policy in force; a
+	// policy it returns is in force from that instant (a bounds override
+	// written by an implemented recommendation, as the live scaler reads it
+	// on its next evaluation). The controller's state and the fleet carry
+	// on. It must return a validated policy (ApplyDefaults, Validate).
+	Review      func(now time.Time, last []Minute, p *policy.Service) (*policy.Service, error)
+	ReviewEvery time.Duration
 }
 
 // Gap is an outage over [From, To), offsets from the trace's start.
@@ -117,6 +125,11 @@ type Minute struct {
 	Capacity float64 // ready replicas × capacity per replica
 	P95      float64 // seconds, refused requests counted as failed (+Inf when all were refused)
 	Replicas int     // ready
+	// CPU is the busy share of the ready slots, averaged over the minute.
+	CPU float64
+	// ReplicaSeconds are the replicas asked for (and paid for, ready or
+	// provisioning), summed over the minute's seconds.
+	ReplicaSeconds int
 }
 
 // ActionLog is one action of a strategy.
@@ -161,6 +174,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Trace.Rates) < 2 {
 		errs = append(errs, errors.New("--trace: needs at least two points"))
+	}
+	if c.Review != nil && c.ReviewEvery <= 0 {
+		errs = append(errs, fmt.Errorf("review_every: must be positive with a review, got %s", c.ReviewEvery))
 	}
 	if c.Profile == nil {
 		errs = append(errs, errors.New("profile: required"))
@@ -380,6 +396,8 @@ func (c *Config) run(ctx context.Context, name string) (*Result, error) {
 	res := &Result{}
 	var (
 		minute      []fleetsim.Tick
+		minuteSecs  int
+		reviewed    int // minutes already given to Review
 		replicaSecs float64
 		inflight    *ActionLog
 		lastDir     int
@@ -393,16 +411,27 @@ func (c *Config) run(ctx context.Context, name string) (*Result, error) {
 			return nil, ctx.Err()
 		}
 		now := start.Add(off)
+		if c.Review != nil && off > 0 && off%c.ReviewEvery == 0 {
+			np, err := c.Review(now, res.Minutes[reviewed:], p)
+			if err != nil {
+				return nil, fmt.Errorf("review at %s: %w", now.Format(time.RFC3339), err)
+			}
+			reviewed = len(res.Minutes)
+			if np != nil {
+				p = np
+			}
+		}
 		rate := c.Trace.At(now)
 		tk := fleet.Step(off, dt, rate)
 		sim.add(tk)
 		if off == c.Warmup && off > 0 {
 			ctl.Tracker = predict.Tracker{} // forecasts are scored from here on
-			minute = minute[:0]
+			minute, minuteSecs = minute[:0], 0
 		}
 		counted := off >= c.Warmup
 		if counted {
 			minute = append(minute, tk)
+			minuteSecs += fleet.Desired() * int(dt/time.Second)
 			replicaSecs += float64(fleet.Desired()) * dt.Seconds()
 			res.Refused += tk.Refused
 			res.MaxReplicas = max(res.MaxReplicas, fleet.Desired())
@@ -415,13 +444,14 @@ func (c *Config) run(ctx context.Context, name string) (*Result, error) {
 			if !math.IsNaN(q) && !math.IsInf(q, 0) {
 				res.P95MaxSeconds = math.Max(res.P95MaxSeconds, q)
 			}
-			var arrived float64
+			var arrived, cpu float64
 			for _, m := range minute {
 				arrived += m.Arrived
+				cpu += m.CPU()
 			}
 			res.Minutes = append(res.Minutes, Minute{At: now.Add(-59 * time.Second), Load: arrived / 60, Capacity: float64(fleet.Ready()) * c.CapacityPerReplica,
-				P95: q, Replicas: fleet.Ready()})
-			minute = minute[:0]
+				P95: q, Replicas: fleet.Ready(), CPU: cpu / float64(len(minute)), ReplicaSeconds: minuteSecs})
+			minute, minuteSecs = minute[:0], 0
 		}
 		if inflight != nil && fleet.Ready() == inflight.To {
 			ready := time.Duration(0)
