@@ -92,9 +92,14 @@ func Project(days []store.DailyCost, last time.Time) (Projection, error) {
 		fit = fit[len(fit)-HistoryDays:]
 	}
 	// A series starts on its first day of cost: the zeros before a service
-	// existed are not a history of spending nothing.
-	for len(fit) > 3 && fit[0].Amount.IsZero() {
-		fit = fit[1:]
+	// existed are not a history of spending nothing (a service seen once
+	// yesterday has one day of history, not 180). A series of nothing but
+	// zeros is a history of spending nothing.
+	for i, d := range fit {
+		if !d.Amount.IsZero() {
+			fit = fit[i:]
+			break
+		}
 	}
 	amounts := make([]decimal.Decimal, len(fit))
 	for i, d := range fit {
