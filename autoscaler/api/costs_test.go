@@ -85,6 +85,21 @@ func TestCostRoutes(t *testing.T) {
 	if c, ok := svcs[0].(map[string]any)["confidence"].(string); !ok || !regexp.MustCompile(`^(0\.\d{3}|1\.000)$`).MatchString(c) {
 		t.Fatalf("projection confidence = %#v", svcs[0].(map[string]any)["confidence"])
 	}
+	// The spec's shape per service and overall: growth over the complete
+	// months, the last complete month, and the overall month-end is the
+	// sum of the services' (every figure a decimal string).
+	monthSum := decimal.Zero
+	for _, sv := range svcs {
+		m := sv.(map[string]any)
+		if g, ok := m["growth_rate"].(string); !ok || !regexp.MustCompile(`^-?\d+\.\d{4}$`).MatchString(g) || m["current_monthly"] == nil || m["growth_confidence"] == nil {
+			t.Fatalf("service projection without growth or current month: %v", m)
+		}
+		monthSum = monthSum.Add(decimal.RequireFromString(m["projected"].(map[string]any)["month"].(string)))
+	}
+	ov := pj.body["overall"].(map[string]any)
+	if got := ov["projected"].(map[string]any)["month"]; got != monthSum.StringFixed(2) || ov["growth_rate"] == nil || ov["confidence"] == nil || len(ov["excluded"].([]any)) != 0 {
+		t.Fatalf("overall %v: want month %s", ov, monthSum.StringFixed(2))
+	}
 	if r := f.do(store.RoleViewer, "GET", "/api/admin/costs/alerts", ""); r.status != 200 {
 		t.Fatalf("alerts: %d %s", r.status, r.raw)
 	}

@@ -14,7 +14,7 @@ import (
 // BudgetStore is what the budget check reads.
 type BudgetStore interface {
 	ListBudgets(ctx context.Context, activeOnly bool) ([]store.Budget, error)
-	DailyCosts(ctx context.Context, f store.CostFilter, from, to time.Time) ([]store.DailyCost, error)
+	DailyCostsByService(ctx context.Context, f store.CostFilter, from, to time.Time) (map[string][]store.DailyCost, error)
 }
 
 // overBudget names the active monthly budgets covering service — its own
@@ -29,7 +29,7 @@ func overBudget(ctx context.Context, bs BudgetStore, service string, extraMonthl
 		return nil, err
 	}
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	yesterday := today.AddDate(0, 0, -1)
+	last := projection.LastDay(now)
 	monthEnd := store.PeriodEnd("monthly", today)
 	daysInMonth := decimal.NewFromInt(int64(monthEnd.Sub(store.PeriodStart("monthly", today)) / (24 * time.Hour)))
 	daysLeft := decimal.NewFromInt(int64(monthEnd.Sub(today) / (24 * time.Hour)))
@@ -40,17 +40,19 @@ func overBudget(ctx context.Context, bs BudgetStore, service string, extraMonthl
 		if b.Period != "monthly" || b.Team != "" || b.Feature != "" || (b.Service != "" && b.Service != service) {
 			continue
 		}
-		days, err := bs.DailyCosts(ctx, store.CostFilter{Service: b.Service, Currency: b.Currency},
-			projection.HistoryStart(yesterday, 120), yesterday)
+		// The month-end the exporter and Grafana show for this scope
+		// (core/projection owns the history, season and last day).
+		by, err := bs.DailyCostsByService(ctx, store.CostFilter{Service: b.Service, Currency: b.Currency},
+			projection.HistoryStart(last), last)
 		if err != nil {
 			return nil, err
 		}
-		pr, err := projection.Project(days, yesterday, 120, 7)
-		if err != nil {
+		month, ok := projection.Summarize(by, last).Total("monthly")
+		if !ok {
 			continue // too little history to project: nothing to hold on
 		}
-		if projected := pr.Total("monthly").Add(extra); projected.GreaterThan(b.Limit) {
-			over = append(over, fmt.Sprintf("%s (projected %s + %s of %s)", b.Name, pr.Total("monthly").StringFixed(2), extra.StringFixed(2), b.Limit.StringFixed(2)))
+		if projected := month.Add(extra); projected.GreaterThan(b.Limit) {
+			over = append(over, fmt.Sprintf("%s (projected %s + %s of %s)", b.Name, month.StringFixed(2), extra.StringFixed(2), b.Limit.StringFixed(2)))
 		}
 	}
 	return over, nil
