@@ -65,6 +65,33 @@ type Projection struct {
 	Forecast   []float64 // from the day after Last
 	Confidence float64
 	Method     string
+	model      forecast.Model
+}
+
+// Extend is the forecast of the h days after Last, for a chart that looks
+// further than the year's end. Nil when the series was not projected.
+func (p Projection) Extend(h int) []float64 {
+	if p.model == nil {
+		return nil
+	}
+	return p.model.Forecast(h)
+}
+
+// Forecasted is the forecast cost of the days from through to (after
+// Last), in cents: the same sum Total adds to the actual cost.
+func (p Projection) Forecasted(from, to time.Time) decimal.Decimal {
+	if from.Before(p.Last.AddDate(0, 0, 1)) {
+		from = p.Last.AddDate(0, 0, 1)
+	}
+	if to.Before(from) {
+		return decimal.Zero
+	}
+	start, n := int(from.Sub(p.Last)/day)-1, int(to.Sub(from)/day)+1
+	vs := p.Forecast
+	if start+n > len(vs) {
+		vs = p.Extend(start + n)
+	}
+	return forecast.SumDecimal(vs[start:start+n], Places)
 }
 
 // Total is the projected cost of the period that holds the day after Last:
@@ -111,6 +138,6 @@ func Project(days []store.DailyCost, last time.Time) (Projection, error) {
 	if err != nil {
 		return p, err
 	}
-	p.Forecast, p.Confidence, p.Method = r.Forecast(h), r.Confidence, r.Method()
+	p.Forecast, p.Confidence, p.Method, p.model = r.Forecast(h), r.Confidence, r.Method(), r.Model
 	return p, nil
 }

@@ -42,6 +42,14 @@ func TestProjectFlatSeries(t *testing.T) {
 	if p.Confidence < 0.99 {
 		t.Errorf("confidence %v on a flat series", p.Confidence)
 	}
+	// Past the year's end too (January, for a chart of the next month),
+	// and never the days already counted as actual.
+	if got := p.Forecasted(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)).StringFixed(2); got != "310.00" {
+		t.Errorf("January forecast %s, want 310.00", got)
+	}
+	if got := p.Forecasted(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)).StringFixed(2); got != "160.00" {
+		t.Errorf("rest of November %s, want 160.00 (15th to 30th)", got)
+	}
 	if _, err := Project(days[:2], last); err == nil {
 		t.Fatal("two days projected")
 	}
