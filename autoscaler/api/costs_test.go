@@ -159,3 +159,44 @@ func TestCostBreakdown(t *testing.T) {
 		}
 	}
 }
+
+// A service seen only yesterday cannot be projected: it is answered with
+// its reason and nulls (unknown, never 0), left out of the overall figures
+// and named there; the service beside it is projected as usual.
+func TestCostProjectionsUnknown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	yesterday := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	if err := f.st.SeedSyntheticCosts(ctx, []string{"openai"}, []string{"api"}, yesterday.AddDate(0, 0, -60), yesterday); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.ReplaceCosts(ctx, "manual", store.CostScope{All: true},
+		[]store.CostRecord{{Date: yesterday, Service: "brand-new", ResourceType: "compute", Amount: decimal.RequireFromString("3.50")}}); err != nil {
+		t.Fatal(err)
+	}
+	pj := f.do(store.RoleViewer, "GET", "/api/admin/costs/projections", "")
+	if pj.status != 200 {
+		t.Fatalf("projections: %d %s", pj.status, pj.raw)
+	}
+	var fresh, seeded map[string]any
+	for _, s := range pj.body["services"].([]any) {
+		m := s.(map[string]any)
+		if m["service"] == "brand-new" {
+			fresh = m
+		} else {
+			seeded = m
+		}
+	}
+	if fresh == nil || fresh["error"] == nil || len(fresh["projected"].(map[string]any)) != 0 ||
+		fresh["confidence"] != nil || fresh["growth_rate"] != nil || fresh["current_monthly"] != nil {
+		t.Fatalf("unprojectable service: %v", fresh)
+	}
+	ov := pj.body["overall"].(map[string]any)
+	if ex := ov["excluded"].([]any); len(ex) != 1 || ex[0] != "brand-new" {
+		t.Fatalf("overall excluded %v", ov["excluded"])
+	}
+	if got, want := ov["projected"].(map[string]any)["month"], seeded["projected"].(map[string]any)["month"]; got != want {
+		t.Fatalf("overall month %v, want the projected service's %v", got, want)
+	}
+}
