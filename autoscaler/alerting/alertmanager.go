@@ -177,9 +177,12 @@ func (a *Alertmanager) postFailure(ctx context.Context, e store.Event, lifetime 
 // cost-alert labels, so Alertmanager routes it to people and to the
 // autoscaler's cost endpoint, which records it in cost_alerts.
 func (a *Alertmanager) OverCostCeiling(ctx context.Context, e store.Event, ceiling string) error {
-	cost := ""
+	// An unpriced change is unknown: said in words, and no value (the cost
+	// webhook reads value as a number).
+	cost, costText := "", "unknown (unpriced)"
 	if e.CostImpactMonthly.Valid {
 		cost = e.CostImpactMonthly.Decimal.StringFixed(2)
+		costText = cost
 	}
 	return a.p.Post(ctx, map[string]string{
 		"alertname":       OverCeilingAlertName,
@@ -190,7 +193,7 @@ func (a *Alertmanager) OverCostCeiling(ctx context.Context, e store.Event, ceili
 	}, map[string]string{
 		"summary": fmt.Sprintf("%s scaled past its monthly cost ceiling", e.Service),
 		"description": fmt.Sprintf("%s (%s → %s) goes over the ceiling of %s a month because a latency or error SLO is breached; change in monthly cost %s.",
-			e.Type, e.Before, e.After, ceiling, cost),
+			e.Type, e.Before, e.After, ceiling, costText),
 		"value":     cost,
 		"threshold": ceiling,
 	})

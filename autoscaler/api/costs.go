@@ -2,13 +2,15 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
-	"regexp"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/wedsync/scaling/core/currency"
 	"github.com/wedsync/scaling/core/projection"
 	"github.com/wedsync/scaling/core/store"
 )
@@ -22,7 +24,9 @@ type Costs interface {
 	ListBudgets(ctx context.Context, activeOnly bool) ([]store.Budget, error)
 	CreateBudget(ctx context.Context, b store.Budget, createdBy string) (store.Budget, error)
 	UpdateBudget(ctx context.Context, id string, u store.BudgetUpdate) (store.Budget, error)
+	GetBudget(ctx context.Context, id string) (store.Budget, error)
 	ListCostAlerts(ctx context.Context, f store.CostAlertFilter) ([]store.CostAlert, error)
+	GetCostAlert(ctx context.Context, id string) (store.CostAlert, error)
 	CostByDimension(ctx context.Context, f store.CostDimensionFilter) ([]store.CostAmount, error)
 }
 
@@ -62,8 +66,14 @@ func viewBudget(b store.Budget) budgetView {
 	if b.Limit.IsPositive() {
 		util = b.Spend.Div(b.Limit).Mul(decimal.NewFromInt(100))
 	}
+	// Both exact: every digit stored, at least the currency's minor unit
+	// (a budget of a code ISO no longer lists shows two).
+	digits, err := currency.Digits(b.Currency)
+	if err != nil {
+		digits = 2
+	}
 	return budgetView{ID: b.ID, Name: b.Name, Service: b.Service, Team: b.Team, Feature: b.Feature, Period: b.Period,
-		Limit: b.Limit.StringFixed(2), Spend: b.Spend.StringFixed(2), Utilization: util.StringFixed(2), Currency: b.Currency,
+		Limit: exactText(b.Limit, digits), Spend: exactText(b.Spend, digits), Utilization: util.StringFixed(2), Currency: b.Currency,
 		AlertThresholds: b.AlertThresholds, Active: b.Active}
 }
 
@@ -314,25 +324,43 @@ type budgetRequest struct {
 	Active          *bool   `json:"is_active"`
 }
 
-// maxBudgetLimit is what budget_limit's column, numeric(14, 2), holds.
-var maxBudgetLimit = decimal.RequireFromString("999999999999.99")
-
-var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
-
 // maxAlertThresholds bounds alert_thresholds.
 const maxAlertThresholds = 20
 
-func (req budgetRequest) validate(create bool) (decimal.Decimal, error) {
+// s400 is a store.ValidationError as the API's 400, naming its field.
+func s400(err error) error {
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return errBadRequest(ve.Field, "%s", ve.Error())
+	}
+	return err
+}
+
+// exactText is d with every digit it has and at least digits decimals.
+func exactText(d decimal.Decimal, digits int32) string {
+	return d.StringFixed(max(digits, -d.Exponent()))
+}
+
+// validate checks the request; cur is the budget's currency (the
+// request's, or the stored one's on an update). The limit's rule is the
+// store's (store.CheckBudgetLimit: positive, below 10^12, at most the
+// currency's minor-unit digits, never rounded); the message shows the text
+// as sent.
+func (req budgetRequest) validate(create bool, cur string) (decimal.Decimal, error) {
 	var limit decimal.Decimal
+	if req.Currency != "" {
+		if err := store.CheckBudgetCurrency(req.Currency); err != nil {
+			return limit, s400(err)
+		}
+	}
 	if req.Limit != nil {
 		d, err := decimal.NewFromString(*req.Limit)
-		if err != nil || !d.IsPositive() {
-			return limit, errBadRequest("budget_limit", "budget_limit: %q is not a positive decimal (e.g. \"1500.00\")", *req.Limit)
+		if err != nil {
+			return limit, errBadRequest("budget_limit", "budget_limit: %.40q is not a positive decimal (e.g. \"1500.00\")", *req.Limit)
 		}
-		// Money is exact: a cent more precise than the column would be
-		// rounded away, so it is refused instead.
-		if !d.Equal(d.Round(2)) || d.GreaterThan(maxBudgetLimit) {
-			return limit, errBadRequest("budget_limit", "budget_limit: %q must have at most 2 decimal places and be at most %s", *req.Limit, maxBudgetLimit.StringFixed(2))
+		var ve *store.ValidationError
+		if err := store.CheckBudgetLimit(d, cur); errors.As(err, &ve) && ve.Field == "budget_limit" {
+			return limit, errBadRequest("budget_limit", "budget_limit: %.40q %s", *req.Limit, ve.Message)
 		}
 		limit = d
 	} else if create {
@@ -357,9 +385,6 @@ func (req budgetRequest) validate(create bool) (decimal.Decimal, error) {
 			return limit, e
 		}
 	}
-	if req.Currency != "" && !currencyRE.MatchString(req.Currency) {
-		return limit, errBadRequest("currency", "currency: %q is not an ISO 4217 code (e.g. USD)", req.Currency)
-	}
 	return limit, nil
 }
 
@@ -368,7 +393,10 @@ func (s *Server) createBudget(r *request) (int, any, error) {
 	if err := r.decode(&req); err != nil {
 		return 0, nil, err
 	}
-	limit, err := req.validate(true)
+	if req.Currency == "" {
+		req.Currency = "USD"
+	}
+	limit, err := req.validate(true, req.Currency)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -398,7 +426,12 @@ func (s *Server) updateBudget(r *request) (int, any, error) {
 	if req.Name != "" || req.Service != "" || req.Team != "" || req.Feature != "" || req.Currency != "" {
 		return 0, nil, errBadRequest("", "budget_name, service_name, team, feature and currency define a budget; create another instead")
 	}
-	limit, err := req.validate(false)
+	// The limit's decimals are the stored currency's.
+	cur, err := s.cfg.Costs.GetBudget(r.ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	limit, err := req.validate(false, cur.Currency)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -426,12 +459,20 @@ func (s *Server) costAlerts(r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	typ, err := r.oneOf("alert_type", "budget_threshold", "cost_spike", "usage_spike", "projected_overrun", "capacity_exhaustion", "users_beyond_phase", "slo_over_budget", "billing_source_down")
+	typ, err := r.oneOf("alert_type", append(slices.Clone(store.CostAlertTypes), store.CostAlertUnknown)...)
 	if err != nil {
 		return 0, nil, err
 	}
-	alerts, err := s.cfg.Costs.ListCostAlerts(r.ctx, store.CostAlertFilter{Type: typ, Status: status, Service: r.URL.Query().Get("service"),
-		From: from, To: to, Limit: limit})
+	flagged, err := r.oneOf("flagged", "true", "false")
+	if err != nil {
+		return 0, nil, err
+	}
+	f := store.CostAlertFilter{Type: typ, Status: status, Service: r.URL.Query().Get("service"), From: from, To: to, Limit: limit}
+	if flagged != "" {
+		v := flagged == "true"
+		f.Flagged = &v
+	}
+	alerts, err := s.cfg.Costs.ListCostAlerts(r.ctx, f)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -439,6 +480,19 @@ func (s *Server) costAlerts(r *request) (int, any, error) {
 		alerts = []store.CostAlert{}
 	}
 	return http.StatusOK, page[store.CostAlert]{Items: alerts}, nil
+}
+
+// getCostAlert: one cost alert, with what it received and its flags.
+func (s *Server) getCostAlert(r *request) (int, any, error) {
+	id := r.PathValue("id")
+	if !isUUID(id) {
+		return 0, nil, errNotFound("cost alert %s: not found", id)
+	}
+	a, err := s.cfg.Costs.GetCostAlert(r.ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, a, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wedsync/scaling/core/currency"
 )
 
 // The limits of the API's text input, in characters: the one place they
@@ -91,6 +93,13 @@ func checkRequest(pattern string, hr *http.Request, body []byte) *apiError {
 			if e := checkLen(k, v, maxQueryValueLen); e != nil {
 				return e
 			}
+		}
+	}
+	// ?currency= selects cost rows by ISO 4217 code: an unknown one would
+	// select nothing and show 0.00, which reads as "no cost".
+	if v := q.Get("currency"); v != "" {
+		if _, err := currency.Digits(v); err != nil {
+			return errBadRequest("currency", "currency: %v", err)
 		}
 	}
 	if key := hr.Header.Get("Idempotency-Key"); key != "" {

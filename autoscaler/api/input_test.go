@@ -128,7 +128,10 @@ var bodyRoutes = []struct {
 		if err := r.decode(&req); err != nil {
 			return err
 		}
-		_, err := req.validate(true)
+		if req.Currency == "" {
+			req.Currency = "USD" // as createBudget defaults it
+		}
+		_, err := req.validate(true, req.Currency)
 		return err
 	}},
 	{"budget update", func(r *request) error {
@@ -136,7 +139,7 @@ var bodyRoutes = []struct {
 		if err := r.decode(&req); err != nil {
 			return err
 		}
-		_, err := req.validate(false)
+		_, err := req.validate(false, "USD") // a stored budget's currency
 		return err
 	}},
 	{"configuration", func(r *request) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -67,5 +68,50 @@ func TestRecommendationLifecycleThroughAPI(t *testing.T) {
 	rows := imp.body["by_status"].([]any)
 	if imp.status != 200 || len(rows) != 1 || rows[0].(map[string]any)["estimated_monthly_impact"] != "-5" {
 		t.Fatalf("impact: %d %s", imp.status, imp.raw)
+	}
+}
+
+// A measured recommendation shows its figure, confidence and time; an
+// unmeasured one shows null and why, never 0.
+func TestMeasuredImpactThroughAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	ids := map[string]string{}
+	for _, typ := range []string{"rightsizing", "idle_resource"} {
+		r, err := f.st.OfferRecommendation(ctx, store.Recommendation{Type: typ, Service: "api", Title: typ,
+			EstimatedMonthlyImpact: decimal.RequireFromString("-73"), Confidence: decimal.RequireFromString("0.8"), Effort: "low", Priority: "medium"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.st.MoveRecommendation(ctx, r.ID, []string{"pending"}, "approved", "ops", "")
+		if _, err := f.st.MoveRecommendation(ctx, r.ID, []string{"approved"}, "implemented", "", ""); err != nil {
+			t.Fatal(err)
+		}
+		ids[typ] = r.ID
+	}
+	at := time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
+	if ok, err := f.st.RecordImpact(ctx, ids["rightsizing"], store.Measurement{Impact: decimal.RequireFromString("-61.404"),
+		Confidence: decimal.RequireFromString("0.91"), At: at, Basis: json.RawMessage(`{"window_days": 7}`)}); err != nil || !ok {
+		t.Fatalf("record: %v %v", ok, err)
+	}
+	if err := f.st.RecordUnmeasured(ctx, ids["idle_resource"], "api is unmapped (no billing lines in the policy): its cost is unknown", nil); err != nil {
+		t.Fatal(err)
+	}
+	list := f.do(store.RoleViewer, "GET", "/api/admin/optimization/recommendations?status=implemented", "")
+	if list.status != 200 {
+		t.Fatalf("list: %d %s", list.status, list.raw)
+	}
+	got := map[string]map[string]any{}
+	for _, it := range list.body["items"].([]any) {
+		m := it.(map[string]any)
+		got[m["recommendation_type"].(string)] = m
+	}
+	if m := got["rightsizing"]; m["actual_impact"] != "-61.4" || m["actual_impact_confidence"] != "0.91" || m["measured_at"] != "2026-11-20T03:00:00Z" {
+		t.Errorf("measured: %v", m)
+	}
+	if m := got["idle_resource"]; m["actual_impact"] != nil || m["measured_at"] != nil || m["actual_impact_confidence"] != nil ||
+		m["measure_note"] != "api is unmapped (no billing lines in the policy): its cost is unknown" {
+		t.Errorf("unmeasured: %v", m)
 	}
 }

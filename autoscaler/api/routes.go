@@ -44,6 +44,7 @@ func (s *Server) table() []route {
 		{method: http.MethodPost, pattern: "/api/admin/costs/budgets", role: admin, acting: true, handle: s.createBudget},
 		{method: http.MethodPut, pattern: "/api/admin/costs/budgets/{id}", role: admin, acting: true, handle: s.updateBudget},
 		{method: http.MethodGet, pattern: "/api/admin/costs/alerts", role: viewer, handle: s.costAlerts},
+		{method: http.MethodGet, pattern: "/api/admin/costs/alerts/{id}", role: viewer, handle: s.getCostAlert},
 
 		{method: http.MethodGet, pattern: "/api/admin/optimization/recommendations", role: viewer, handle: s.listRecommendations},
 		{method: http.MethodPost, pattern: "/api/admin/optimization/recommendations/{id}/approve", role: operator, acting: true, handle: s.approveRecommendation},

@@ -80,6 +80,10 @@ type Service struct {
 	// scale-up stops below it, unless a latency or error SLO is breached —
 	// then the SLO wins, and the event and an alert say so.
 	MonthlyCostCeiling *decimal.Decimal `yaml:"monthly_cost_ceiling,omitempty"`
+	// Billing names the cost rows the service is paid through (billing.go):
+	// budgets, the billed side of the cost ceiling and measured impact read
+	// them. None: the service is unmapped and its own cost unknown.
+	Billing []BillingLine `yaml:"billing,omitempty"`
 
 	ScaleUp   Behavior `yaml:"scale_up,omitempty"`
 	ScaleDown Behavior `yaml:"scale_down,omitempty"`
@@ -390,6 +394,7 @@ func (f *File) Validate() error {
 				}
 			}
 		}
+		errs = append(errs, validateBilling(p, s.Billing)...)
 		if q := s.Queue; q != nil {
 			if q.ArrivalRateQuery == "" {
 				add("%s.queue.arrival_rate_query: required", p)

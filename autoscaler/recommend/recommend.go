@@ -46,7 +46,7 @@ const (
 type Store interface {
 	OfferRecommendation(ctx context.Context, r store.Recommendation) (store.Recommendation, error)
 	ExpireRecommendations(ctx context.Context, now time.Time) (int64, error)
-	MeasureImpact(ctx context.Context, window time.Duration) (int64, error)
+	ImpactStore // measured impact (impact.go)
 }
 
 // Querier is the part of Prometheus' API client used here.
@@ -114,7 +114,7 @@ func (g *Generator) Generate(ctx context.Context) ([]store.Recommendation, error
 	if _, err := g.cfg.Store.ExpireRecommendations(ctx, now); err != nil {
 		return nil, err
 	}
-	if _, err := g.cfg.Store.MeasureImpact(ctx, 7*24*time.Hour); err != nil {
+	if _, err := g.measureImpact(ctx, now); err != nil {
 		return nil, err
 	}
 	var out []store.Recommendation

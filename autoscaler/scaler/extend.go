@@ -71,10 +71,10 @@ func (s *Scaler) extend(ctx context.Context, ss *svcState, name string, r *runni
 			Target: level, Reason: "action in progress to " + fmt.Sprint(level) + "; " + out.Reason}
 		return res
 	}
-	if over := s.budgetCheck(ctx, p, name, level, &out, in.SLOBreached); out.Outcome != decision.Scale {
+	if v := s.budgetCheck(ctx, p, name, level, &out, in.SLOBreached); out.Outcome != decision.Scale {
 		res.Output = out
 		return res
-	} else if len(over) > 0 {
+	} else if len(v.over) > 0 {
 		out.Reason += " (over budget: SLO breached)"
 	}
 	var before actuator.State

@@ -473,7 +473,8 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 		worth = s.changed(name, out) || worth
 	}
 
-	overBudgets := s.budgetCheck(ctx, p, name, g.level, &out, in.SLOBreached)
+	budget := s.budgetCheck(ctx, p, name, g.level, &out, in.SLOBreached)
+	overBudgets := budget.over
 	res.Output = out
 	d.Outcome, d.Reason, d.Desired = string(out.Outcome), out.Reason, mustJSON(s.state(p, out.Target))
 	if out.Outcome != decision.Scale {
@@ -496,6 +497,9 @@ func (s *Scaler) Evaluate(ctx context.Context, name string, received time.Time) 
 	}
 	if len(overBudgets) > 0 {
 		reasons += " (over budget: SLO breached)"
+	}
+	if len(budget.notes) > 0 {
+		reasons += " (" + strings.Join(budget.notes, "; ") + ")"
 	}
 	by := "autoscaler"
 	if out.BySchedule {
@@ -859,7 +863,12 @@ func direction(from, to int) store.EventType {
 }
 
 func costDelta(p *policy.Service, from, to int) decimal.NullDecimal {
-	return decimal.NewNullDecimal(p.MonthlyCost(to).Sub(p.MonthlyCost(from)).Round(2))
+	// An unpriced level makes the impact unknown (NULL), never $0.00.
+	d := p.PriceDelta(from, to)
+	if d.Valid {
+		d.Decimal = d.Decimal.Round(2)
+	}
+	return d
 }
 
 // alertReasons collects the reasons of the firing alerts by direction.
@@ -879,23 +888,31 @@ func alertReasons(alerts []store.Alert) (up, down string) {
 // budgetCheck holds a scale-up that would push a budget's projected
 // month-end past its limit — unless an SLO is breached, when it goes ahead
 // and the budgets it passes are returned, for the event and the alert.
-func (s *Scaler) budgetCheck(ctx context.Context, p *policy.Service, name string, level int, out *decision.Output, slo bool) []string {
+// What could not be judged (unmapped, unpriced) is returned as notes and
+// added to the decision's reason.
+func (s *Scaler) budgetCheck(ctx context.Context, p *policy.Service, name string, level int, out *decision.Output, slo bool) budgetVerdict {
 	if out.Outcome != decision.Scale || out.Target <= level || s.cfg.Budgets == nil {
-		return nil
+		return budgetVerdict{}
 	}
-	over, err := overBudget(ctx, s.cfg.Budgets, name, p.MonthlyCost(out.Target).Sub(p.MonthlyCost(level)), s.cfg.Now())
+	v, err := overBudget(ctx, s.cfg.Budgets, p, name, p.PriceDelta(level, out.Target), s.cfg.Now())
 	if err != nil {
 		// Budgets are advisory; a failed read must not block capacity.
 		s.cfg.Logger.Warn("budget check", "service", name, "err", err)
-		return nil
+		return budgetVerdict{}
 	}
-	if len(over) == 0 || slo {
-		return over
+	if len(v.notes) > 0 {
+		out.Reason = strings.TrimPrefix(out.Reason+"; "+strings.Join(v.notes, "; "), "; ")
+	}
+	if len(v.over) == 0 || slo {
+		return v
 	}
 	out.Outcome = decision.CostCeiling
-	out.Reason = fmt.Sprintf("%d → %d would push %s past its limit, and no SLO is breached", level, out.Target, strings.Join(over, ", "))
+	out.Reason = fmt.Sprintf("%d → %d would push %s past its limit, and no SLO is breached", level, out.Target, strings.Join(v.over, ", "))
+	if len(v.notes) > 0 {
+		out.Reason += "; " + strings.Join(v.notes, "; ")
+	}
 	out.Target = level
-	return nil
+	return budgetVerdict{notes: v.notes}
 }
 
 // sloReasons are the alert reasons that mean users are hurting now: a

@@ -531,18 +531,19 @@ func TestBudgetAwareScaleUp(t *testing.T) {
 	st := storetest.New(t)
 	neutralPhase(t, st)
 	today := time.Now().UTC().Truncate(24 * time.Hour)
-	// api costs a steady ~10–60 a day (synthetic), for 200 days.
-	if err := st.SeedSyntheticCosts(ctx, []string{"api"}, []string{"compute"}, today.AddDate(0, 0, -200), today); err != nil {
+	// api is billed by Vercel, which costs a steady ~10–60 a day
+	// (synthetic), for 200 days; the budget is written in what we pay for.
+	if err := st.SeedSyntheticCosts(ctx, []string{"vercel"}, []string{"Function Duration"}, today.AddDate(0, 0, -200), today); err != nil {
 		t.Fatal(err)
 	}
 	// A budget just above the projected month: any sizable scale-up passes it.
-	days, _ := st.DailyCosts(ctx, store.CostFilter{Service: "api"}, today.AddDate(0, 0, -30), today.AddDate(0, 0, -1))
+	days, _ := st.DailyCosts(ctx, store.CostFilter{Service: "vercel"}, today.AddDate(0, 0, -30), today.AddDate(0, 0, -1))
 	daily := days[len(days)-1].Amount
 	limit := daily.Mul(decimal.NewFromInt(31)).Add(decimal.NewFromInt(5))
-	if _, err := st.CreateBudget(ctx, store.Budget{Name: "api-monthly", Service: "api", Limit: limit}, "test"); err != nil {
+	if _, err := st.CreateBudget(ctx, store.Budget{Name: "api-monthly", Service: "vercel", Limit: limit}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := policy.Parse([]byte(strings.Replace(pol, "price_per_replica_monthly: 36.50", "price_per_replica_monthly: 3650", 1)))
+	p, err := policy.Parse([]byte(strings.Replace(pol, "price_per_replica_monthly: 36.50", "price_per_replica_monthly: 3650\n    billing: [{service: vercel}]", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,7 +83,7 @@ func New(c Config) (*Handler, error) {
 		}, []string{"endpoint", "result"}),
 		alertsRejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "wedsync", Subsystem: "autoscaler", Name: "alerts_rejected_total",
-			Help: "Alerts refused (a missing, unknown or oversized label) inside notifications whose other alerts were recorded.",
+			Help: "Alerts refused inside notifications whose other alerts were recorded (scaling: a missing, unknown or oversized label; costs: no startsAt, a bad status, a NUL, a database refusal).",
 		})}
 	for _, e := range []string{"scaling", "costs"} {
 		for _, r := range []string{"accepted", "duplicate", "rejected", "unauthorized", "unavailable", "error"} {
@@ -114,12 +116,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return false, 0, nil, err
 		}
 		h.logger.Info("notification recorded", "duplicate", dup, "status", n.Status, "group_key", n.GroupKey, "alerts", len(n.Alerts), "rejected", len(rejected))
-		if len(rejected) > 0 && !dup {
-			h.alertsRejected.Add(float64(len(rejected)))
-			for _, r := range rejected[:min(len(rejected), maxReasons)] {
-				h.logger.Warn("alert rejected; its neighbours were recorded", "group_key", n.GroupKey, "index", r.Index, "fingerprint", r.Fingerprint, "err", r.Error)
-			}
-		}
+		h.logRejected(rejected, dup, n.GroupKey)
 		if h.notify != nil {
 			seen := map[string]bool{}
 			var services []string
@@ -144,19 +141,35 @@ func (h *Handler) Costs() http.Handler {
 			if h.costs == nil {
 				return false, 0, nil, &Error{Status: http.StatusNotFound, Msg: "cost alerts are not recorded by this autoscaler"}
 			}
-			alerts, err := DecodeCost(body)
+			alerts, index, rejected, err := decodeCost(body)
 			if err != nil {
 				return false, 0, nil, err
 			}
 			n, err := h.costs.RecordCostAlerts(ctx, alerts)
+			if errors.Is(err, store.ErrInvalid) && len(alerts) > 1 {
+				// The database refused what decoding let through (a bug of
+				// ours): record the alerts one by one so that the refused
+				// one alone is lost, not its neighbours.
+				var refused []Rejected
+				alerts, n, refused, err = h.recordEach(ctx, alerts, index)
+				rejected = append(rejected, refused...)
+				slices.SortFunc(rejected, func(a, b Rejected) int { return a.Index - b.Index })
+			}
 			if err != nil {
 				return false, 0, nil, err
 			}
-			h.logger.Info("cost alerts recorded", "alerts", len(alerts), "new", n)
+			h.logger.Info("cost alerts recorded", "alerts", len(alerts), "new", n, "rejected", len(rejected))
+			h.logRejected(rejected, n == 0, "")
+			for _, a := range alerts {
+				if len(a.Flags) > 0 {
+					h.logger.Warn("cost alert recorded with flags: kept as received, numbers not stored exactly are null",
+						"fingerprint", a.Fingerprint, "flags", a.Flags)
+				}
+			}
 			if h.onCost != nil {
 				h.onCost(alerts)
 			}
-			return n == 0, len(alerts), nil, nil
+			return n == 0, len(alerts), rejected, nil
 		})
 	})
 }
@@ -199,8 +212,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string,
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "database unavailable, retry later"})
 		return
 	case errors.Is(err, store.ErrInvalid):
-		count("rejected")
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "notification refused by the database: " + err.Error()})
+		// Decoding lets through only what the schema stores, so this is a
+		// bug of ours, not bad input: 500 (Alertmanager retries, the error
+		// counter shows it), and no database text in the answer.
+		count("error")
+		h.logger.Error("notification refused by the database", "endpoint", endpoint, "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error: the notification could not be stored"})
 		return
 	case err != nil:
 		count("error")
@@ -221,6 +238,43 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string,
 		resp["rejected_count"] = len(rejected)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// logRejected counts and logs the alerts refused inside a recorded
+// notification, once: a duplicate delivery was counted the first time.
+func (h *Handler) logRejected(rejected []Rejected, dup bool, groupKey string) {
+	if len(rejected) == 0 || dup {
+		return
+	}
+	h.alertsRejected.Add(float64(len(rejected)))
+	for _, r := range rejected[:min(len(rejected), maxReasons)] {
+		h.logger.Warn("alert rejected; its neighbours were recorded", "group_key", groupKey, "index", r.Index, "fingerprint", r.Fingerprint, "err", r.Error)
+	}
+}
+
+// recordEach records alerts one statement each, after the batch of all was
+// refused: it returns those recorded, how many were new, and the refused
+// (index from alerts[] of the notification). An outage is an error.
+func (h *Handler) recordEach(ctx context.Context, alerts []store.CostAlert, index []int) ([]store.CostAlert, int, []Rejected, error) {
+	var kept []store.CostAlert
+	var refused []Rejected
+	total := 0
+	for i, a := range alerts {
+		n, err := h.costs.RecordCostAlerts(ctx, []store.CostAlert{a})
+		switch {
+		case errors.Is(err, store.ErrInvalid):
+			h.logger.Error("cost alert refused by the database", "fingerprint", a.Fingerprint, "err", err)
+			refused = append(refused, Rejected{Index: index[i], Fingerprint: short(a.Fingerprint), Error: fmt.Sprintf("alerts[%d]: refused by the database", index[i])})
+		case err != nil:
+			return nil, 0, nil, err
+		default:
+			kept, total = append(kept, a), total+n
+		}
+	}
+	if len(kept) == 0 {
+		return nil, 0, nil, fmt.Errorf("every cost alert refused by the database: %w", store.ErrInvalid)
+	}
+	return kept, total, refused, nil
 }
 
 func (h *Handler) authorized(r *http.Request) bool {

@@ -186,3 +186,35 @@ func TestGroupCommitConcurrent(t *testing.T) {
 		t.Fatalf("%d firing alerts, want 100", len(firing))
 	}
 }
+
+// The scaling webhook parses no number it receives: a value annotation or
+// a label that reads as one, whatever it says (2.4e+12, 1e400, NaN), is
+// stored as received and refuses nothing.
+func TestHandlerKeepsNumericTextAsReceived(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	h, _ := newHandler(t, st, &kicks{}, 0)
+	body := string(fixture(t, "am-0.25-firing.json"))
+	for i, v := range []string{"2.4e+12", "1e400", "NaN"} {
+		b := strings.Replace(body, `"value":"0.93"`, fmt.Sprintf(`"value":%q,"threshold":%q`, v, v), 1)
+		b = strings.Replace(b, `"severity":"warning"`, fmt.Sprintf(`"severity":"warning","threshold_percent":%q`, v), 1)
+		b = strings.Replace(b, `"fingerprint":"6edfc6f66b9dc150"`, fmt.Sprintf(`"fingerprint":"%016x"`, i+1), 1)
+		if w := post(h, "s3cret", b); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"status":"accepted"`) {
+			t.Fatalf("value %s: %d %s", v, w.Code, w.Body)
+		}
+	}
+	firing, err := st.FiringAlerts(context.Background(), "api", time.Now().Add(-time.Minute))
+	if err != nil || len(firing) != 3 {
+		t.Fatalf("firing = %d, %v", len(firing), err)
+	}
+	got := map[string]bool{}
+	for _, a := range firing {
+		if a.Annotations["value"] != a.Annotations["threshold"] || a.Labels["threshold_percent"] != a.Annotations["value"] {
+			t.Fatalf("stored %v %v", a.Labels, a.Annotations)
+		}
+		got[a.Annotations["value"]] = true
+	}
+	if !got["2.4e+12"] || !got["1e400"] || !got["NaN"] {
+		t.Fatalf("values stored: %v", got)
+	}
+}

@@ -24,7 +24,7 @@ import (
 	"github.com/wedsync/scaling/core/storetest"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/am-0.25-*.json from a real Alertmanager")
+var update = flag.Bool("update", false, "rewrite testdata/am-0.25-*.json from a real Alertmanager, and the golden files")
 
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 

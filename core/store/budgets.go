@@ -17,6 +17,9 @@ func (s *Store) CreateBudget(ctx context.Context, b Budget, createdBy string) (B
 	if b.Currency == "" {
 		b.Currency = "USD"
 	}
+	if err := CheckBudgetLimit(b.Limit, b.Currency); err != nil {
+		return Budget{}, fmt.Errorf("create budget %q: %w", b.Name, err)
+	}
 	var out Budget
 	err := s.audited(ctx, func(db DBTX) (string, error) {
 		var err error
@@ -67,6 +70,17 @@ func (s *Store) UpdateBudget(ctx context.Context, id string, u BudgetUpdate) (Bu
 	}
 	var b Budget
 	err := s.audited(ctx, func(db DBTX) (string, error) {
+		if u.Limit != nil {
+			// The limit's digits are the stored currency's; locked so the
+			// check and the write see the same row.
+			var cur string
+			if err := db.QueryRow(ctx, `SELECT currency FROM cost_budgets WHERE id::text = $1 FOR UPDATE`, id).Scan(&cur); err != nil {
+				return id, translate(err)
+			}
+			if err := CheckBudgetLimit(*u.Limit, cur); err != nil {
+				return id, err
+			}
+		}
 		var err error
 		b, err = scanBudget(db.QueryRow(ctx, `UPDATE cost_budgets SET
 			budget_limit = coalesce($2::numeric, budget_limit), period = coalesce($3, period),

@@ -25,6 +25,7 @@ type CostRecord struct {
 	ResourceType   string
 	ResourceID     string
 	ChargeCategory string // Usage (default), Purchase, Tax, Credit, Adjustment
+	ChargeClass    string // FOCUS ChargeClass: "" or Correction (see ChargeClasses)
 	Team           string // default Unattributed
 	Feature        string // default Unattributed
 	Amount         decimal.Decimal
@@ -53,16 +54,18 @@ type ReplaceResult struct {
 
 // costKey is cost_tracking's unique key less the source.
 type costKey struct {
-	date                                                       string
-	service, resourceType, resourceID, category, team, feature string
+	date                                                              string
+	service, resourceType, resourceID, category, class, team, feature string
+	negative                                                          bool
 }
 
 // ReplaceCosts makes the source's rows for scope exactly rows, in one
 // transaction: re-running a day or receiving revised billing replaces,
 // never duplicates, and a failure leaves the previous rows untouched.
-// Lines that share a key (same day, service, resource, category, team and
-// feature) are summed in decimal; their usage quantities are summed when
-// their units agree and dropped otherwise.
+// Lines that share a key (same day, service, resource, category, class,
+// team, feature and sign) are summed in decimal, every digit kept; their usage
+// quantities are summed when their units agree and dropped otherwise. An
+// amount outside CheckAmount's bounds fails the whole replacement.
 func (s *Store) ReplaceCosts(ctx context.Context, source string, scope CostScope, rows []CostRecord) (ReplaceResult, error) {
 	if source == "" {
 		return ReplaceResult{}, fmt.Errorf("replace costs: empty source: %w", ErrInvalid)
@@ -98,7 +101,7 @@ func (s *Store) ReplaceCosts(ctx context.Context, source string, scope CostScope
 		}
 		res.Deleted = tag.RowsAffected()
 		n, err := tx.CopyFrom(ctx, pgx.Identifier{"cost_tracking"},
-			[]string{"cost_date", "source", "service_name", "resource_type", "resource_id", "charge_category", "team", "feature",
+			[]string{"cost_date", "source", "service_name", "resource_type", "resource_id", "charge_category", "charge_class", "team", "feature",
 				"cost_amount", "currency", "usage_quantity", "usage_unit", "tags"},
 			pgx.CopyFromSlice(len(order), func(i int) ([]any, error) {
 				r := merged[order[i]]
@@ -114,7 +117,7 @@ func (s *Store) ReplaceCosts(ctx context.Context, source string, scope CostScope
 				if r.UsageUnit != "" {
 					unit = &r.UsageUnit
 				}
-				return []any{r.Date, source, r.Service, r.ResourceType, r.ResourceID, r.ChargeCategory, r.Team, r.Feature,
+				return []any{r.Date, source, r.Service, r.ResourceType, r.ResourceID, r.ChargeCategory, r.ChargeClass, r.Team, r.Feature,
 					numeric(r.Amount), r.Currency, qty, unit, tags}, nil
 			}))
 		if err != nil {
@@ -150,7 +153,17 @@ func mergeCosts(rows []CostRecord, all bool, days map[string]bool) (map[costKey]
 		if r.Currency == "" {
 			r.Currency = "USD"
 		}
-		k := costKey{day, r.Service, r.ResourceType, r.ResourceID, r.ChargeCategory, r.Team, r.Feature}
+		if err := CheckAmount(r.Amount); err != nil {
+			return nil, nil, fmt.Errorf("row %d: amount %s: %v: %w", i, r.Amount, err, ErrInvalid)
+		}
+		if r.UsageQuantity.Valid {
+			if err := CheckAmount(r.UsageQuantity.Decimal); err != nil {
+				return nil, nil, fmt.Errorf("row %d: usage quantity %s: %v: %w", i, r.UsageQuantity.Decimal, err, ErrInvalid)
+			}
+		}
+		// The sign is in the key: a refund stays a line of its own (the
+		// refunds figure), summed with the other refunds of its line only.
+		k := costKey{day, r.Service, r.ResourceType, r.ResourceID, r.ChargeCategory, r.ChargeClass, r.Team, r.Feature, r.Amount.IsNegative()}
 		m, ok := merged[k]
 		if !ok {
 			cp := r
@@ -224,6 +237,11 @@ type CostLine struct {
 	// MonthToDate, as a positive amount: netted, they would hide what the
 	// series really costs once a promotion or commitment runs out.
 	CreditsMonthToDate decimal.Decimal
+	// RefundsMonthToDate is what negative lines of the other categories
+	// (refunds, corrections: FOCUS allows them on any category) took off
+	// MonthToDate, as a positive amount. Negative lines are stored apart
+	// from the positive ones of their key, so each shows here whole.
+	RefundsMonthToDate decimal.Decimal
 }
 
 // CostLines reads every cost series with its value on day, its month to
@@ -240,7 +258,8 @@ func (s *Store) CostLines(ctx context.Context, day, asOf time.Time, baselineDays
 			coalesce(sum(cost_amount) FILTER (WHERE cost_date = $1::date), 0)::text,
 			coalesce(sum(cost_amount) FILTER (WHERE cost_date >= date_trunc('month', $2::date)::date), 0)::text,
 			coalesce(sum(cost_amount) FILTER (WHERE cost_date >= $1::date - $3::int AND cost_date < $1::date), 0)::text,
-			coalesce(-sum(cost_amount) FILTER (WHERE cost_date >= date_trunc('month', $2::date)::date AND charge_category = 'Credit'), 0)::text
+			coalesce(-sum(cost_amount) FILTER (WHERE cost_date >= date_trunc('month', $2::date)::date AND charge_category = 'Credit'), 0)::text,
+			coalesce(-sum(cost_amount) FILTER (WHERE cost_date >= date_trunc('month', $2::date)::date AND charge_category <> 'Credit' AND cost_amount < 0), 0)::text
 		FROM cost_tracking
 		WHERE cost_date >= least($1::date - $3::int, date_trunc('month', $2::date)::date) AND cost_date <= greatest($1::date, $2::date)
 			AND currency = $4
@@ -253,16 +272,17 @@ func (s *Store) CostLines(ctx context.Context, day, asOf time.Time, baselineDays
 	n := decimal.NewFromInt(int64(baselineDays))
 	for rows.Next() {
 		var l CostLine
-		var dayS, mtdS, baseS, creditS string
-		if err := rows.Scan(&l.Service, &l.Resource, &l.Team, &l.Feature, &dayS, &mtdS, &baseS, &creditS); err != nil {
+		var dayS, mtdS, baseS, creditS, refundS string
+		if err := rows.Scan(&l.Service, &l.Resource, &l.Team, &l.Feature, &dayS, &mtdS, &baseS, &creditS, &refundS); err != nil {
 			return nil, fmt.Errorf("cost lines: %w", translate(err))
 		}
-		var errs [4]error
+		var errs [5]error
 		l.Day, errs[0] = parseDecimal(dayS)
 		l.MonthToDate, errs[1] = parseDecimal(mtdS)
 		var base decimal.Decimal
 		base, errs[2] = parseDecimal(baseS)
 		l.CreditsMonthToDate, errs[3] = parseDecimal(creditS)
+		l.RefundsMonthToDate, errs[4] = parseDecimal(refundS)
 		for _, e := range errs {
 			if e != nil {
 				return nil, fmt.Errorf("cost lines: %w", e)
@@ -473,6 +493,9 @@ func (s *Store) UpsertBudget(ctx context.Context, b Budget) (Budget, error) {
 	if b.Currency == "" {
 		b.Currency = "USD"
 	}
+	if err := CheckBudgetLimit(b.Limit, b.Currency); err != nil {
+		return Budget{}, fmt.Errorf("upsert budget %q: %w", b.Name, err)
+	}
 	row := s.pool.QueryRow(ctx, `INSERT INTO cost_budgets (budget_name, service_name, team, feature, period, budget_limit, currency, alert_thresholds, is_active)
 		VALUES ($1, nullif($2, ''), nullif($3, ''), nullif($4, ''), $5, $6::numeric, $7, $8, $9)
 		ON CONFLICT (budget_name) DO UPDATE SET service_name = excluded.service_name, team = excluded.team, feature = excluded.feature,
@@ -540,13 +563,13 @@ func PeriodEnd(period string, day time.Time) time.Time {
 func (s *Store) RefreshBudgetSpend(ctx context.Context, asOf time.Time) ([]Budget, error) {
 	_, err := s.pool.Exec(ctx, `UPDATE cost_budgets b SET current_spend = s.spend, updated_at = now()
 		FROM (
-			SELECT b2.id, round(coalesce((
+			SELECT b2.id, coalesce((
 				SELECT sum(c.cost_amount) FROM cost_tracking c
 				WHERE c.cost_date >= date_trunc(CASE b2.period WHEN 'monthly' THEN 'month' WHEN 'quarterly' THEN 'quarter' ELSE 'year' END, $1::date)::date
 					AND c.cost_date <= $1::date AND c.currency = b2.currency
 					AND (b2.service_name IS NULL OR c.service_name = b2.service_name)
 					AND (b2.team IS NULL OR c.team = b2.team)
-					AND (b2.feature IS NULL OR c.feature = b2.feature)), 0), 2) AS spend
+					AND (b2.feature IS NULL OR c.feature = b2.feature)), 0) AS spend -- exact (0013): no rounding
 			FROM cost_budgets b2 WHERE b2.is_active
 		) s
 		WHERE b.id = s.id AND b.current_spend <> s.spend`, asOf.UTC())

@@ -25,6 +25,12 @@ type Recommendation struct {
 	Priority               string              `json:"priority"`
 	Status                 string              `json:"status"`
 	ActualImpact           decimal.NullDecimal `json:"actual_impact"`
+	// The measurement of ActualImpact (impact.go): its confidence, when it
+	// was made, why there is none yet (MeasureNote) and what it was made of.
+	ActualImpactConfidence decimal.NullDecimal `json:"actual_impact_confidence"`
+	MeasuredAt             *time.Time          `json:"measured_at"`
+	MeasureNote            string              `json:"measure_note,omitempty"`
+	MeasureBasis           json.RawMessage     `json:"measure_basis,omitempty"`
 	ScalingEventID         string              `json:"scaling_event_id,omitempty"`
 	ApprovedBy             string              `json:"approved_by,omitempty"`
 	ApprovedAt             *time.Time          `json:"approved_at,omitempty"`
@@ -35,15 +41,16 @@ type Recommendation struct {
 
 const recColumns = `id::text, recommendation_type, service_name, title, description, current_config, recommended_config,
 	estimated_monthly_impact::text, confidence::text, effort, priority, status, actual_impact::text,
-	coalesce(scaling_event_id::text, ''), coalesce(approved_by, ''), approved_at, implemented_at, expires_at, created_at`
+	coalesce(scaling_event_id::text, ''), coalesce(approved_by, ''), approved_at, implemented_at, expires_at, created_at,
+	actual_impact_confidence::text, measured_at, coalesce(measure_note, ''), measure_basis`
 
 func scanRec(row pgx.Row) (Recommendation, error) {
 	var r Recommendation
 	var impact, conf string
-	var actual *string
+	var actual, actualConf *string
 	err := row.Scan(&r.ID, &r.Type, &r.Service, &r.Title, &r.Description, &r.CurrentConfig, &r.RecommendedConfig,
 		&impact, &conf, &r.Effort, &r.Priority, &r.Status, &actual, &r.ScalingEventID, &r.ApprovedBy, &r.ApprovedAt,
-		&r.ImplementedAt, &r.ExpiresAt, &r.CreatedAt)
+		&r.ImplementedAt, &r.ExpiresAt, &r.CreatedAt, &actualConf, &r.MeasuredAt, &r.MeasureNote, &r.MeasureBasis)
 	if err != nil {
 		return Recommendation{}, translate(err)
 	}
@@ -53,7 +60,10 @@ func scanRec(row pgx.Row) (Recommendation, error) {
 	if r.Confidence, err = decimal.NewFromString(conf); err != nil {
 		return Recommendation{}, err
 	}
-	r.ActualImpact, err = parseNullDecimal(actual)
+	if r.ActualImpact, err = parseNullDecimal(actual); err != nil {
+		return Recommendation{}, err
+	}
+	r.ActualImpactConfidence, err = parseNullDecimal(actualConf)
 	return r, err
 }
 
@@ -161,36 +171,6 @@ func (s *Store) ExpireRecommendations(ctx context.Context, now time.Time) (int64
 		WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= $1`, now)
 	if err != nil {
 		return 0, fmt.Errorf("expire recommendations: %w", translate(err))
-	}
-	return tag.RowsAffected(), nil
-}
-
-// MeasureImpact fills actual_impact of implemented recommendations that are
-// at least `after` old: the service's average daily cost (cost_tracking)
-// over the `window` after implementation minus the `window` before, × 30 —
-// a monthly figure comparable with the estimate. Returns how many were
-// measured.
-func (s *Store) MeasureImpact(ctx context.Context, window time.Duration) (int64, error) {
-	days := int(window / (24 * time.Hour))
-	if days < 1 {
-		days = 1
-	}
-	tag, err := s.pool.Exec(ctx, `UPDATE optimization_recommendations r SET actual_impact = m.impact, updated_at = now()
-		FROM (
-			SELECT r2.id,
-				round(30 * (
-					coalesce((SELECT sum(cost_amount) FROM cost_tracking c WHERE c.service_name = r2.service_name
-						AND c.cost_date >= r2.implemented_at::date AND c.cost_date < r2.implemented_at::date + $1::int), 0) / $1::int
-					- coalesce((SELECT sum(cost_amount) FROM cost_tracking c WHERE c.service_name = r2.service_name
-						AND c.cost_date >= r2.implemented_at::date - $1::int AND c.cost_date < r2.implemented_at::date), 0) / $1::int
-				), 2) AS impact
-			FROM optimization_recommendations r2
-			WHERE r2.status = 'implemented' AND r2.actual_impact IS NULL
-			  AND r2.implemented_at::date + $1::int <= current_date
-		) m
-		WHERE r.id = m.id`, days)
-	if err != nil {
-		return 0, fmt.Errorf("measure impact: %w", translate(err))
 	}
 	return tag.RowsAffected(), nil
 }

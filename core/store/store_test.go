@@ -162,7 +162,7 @@ func TestSchemaConstraints(t *testing.T) {
 		{"phase bounds", `INSERT INTO growth_phases (phase_name, phase_order, min_users, max_users) VALUES ('odd', 9, 500, 100)`},
 		{"second active phase", `UPDATE growth_phases SET is_active = true WHERE phase_name = 'growth'`},
 		{"capacity zero max", `INSERT INTO capacity_metrics (resource_type, service_name, current_usage, max_capacity) VALUES ('storage', 'db', 1, 0)`},
-		{"negative usage cost", `INSERT INTO cost_tracking (cost_date, source, service_name, cost_amount) VALUES ('2026-11-01', 'manual', 'api', -5)`},
+		{"charge class", `INSERT INTO cost_tracking (cost_date, source, service_name, cost_amount, charge_class) VALUES ('2026-11-01', 'manual', 'api', -5, 'Refund')`},
 		{"currency", `INSERT INTO cost_tracking (cost_date, source, service_name, cost_amount, currency) VALUES ('2026-11-01', 'manual', 'api', 5, 'usd')`},
 		{"budget limit", `INSERT INTO cost_budgets (budget_name, budget_limit) VALUES ('b', 0)`},
 		{"budget thresholds", `INSERT INTO cost_budgets (budget_name, budget_limit, alert_thresholds) VALUES ('b', 10, '{}')`},

@@ -78,13 +78,13 @@ func TestOpenAICostsRecordedPages(t *testing.T) {
 		t.Errorf("%d requests, want 2 pages", calls.Load())
 	}
 	// Amounts as JSON numbers, read exactly; the EUR line is kept here and
-	// refused by ingest's currency check (with the others of its kind).
-	if got := sum(b.Lines); !got.Equal(decimal.RequireFromString("6.5345689")) {
+	// refused by ingest's currency check (with the others of its kind); a
+	// negative amount (a refund) is kept and netted.
+	if got := sum(b.Lines); !got.Equal(decimal.RequireFromString("6.0345689")) {
 		t.Errorf("total %s from %d lines", got, len(b.Lines))
 	}
 	wantErrs := []string{
 		"page 1 bucket 2026-11-02 result 2: amount.value missing",
-		"page 2 bucket 2026-11-03 result 2: negative amount -0.5 for charge category Usage (only Credit and Adjustment may be negative)",
 	}
 	if got := errorStrings(b.Errors); strings.Join(got, "\n") != strings.Join(wantErrs, "\n") {
 		t.Errorf("row errors:\n%s", strings.Join(got, "\n"))
@@ -389,10 +389,25 @@ func TestSupabaseAddonsRecorded(t *testing.T) {
 	if len(b.Days) != 1 || !b.Days[0].Equal(today) {
 		t.Errorf("an estimate replaces today only: %v", b.Days)
 	}
-	// A month: 25 + 5 + 4 GB × 0.125 + 50 GB × 0.09 + 400 × 0.00325 = 36.3, over 30 days.
-	if got := sum(b.Lines); !got.Equal(decimal.RequireFromString("1.21")) {
+	// A month: 25 + 5 + 4 GB × 0.125 + 50 GB × 0.09 + 400 × 0.00325 = 36.3, over 30 days:
+	// 1.21 a day, give or take the last place of each line, and the
+	// month's days sum to the month exactly.
+	if got := sum(b.Lines); got.Sub(decimal.RequireFromString("1.21")).Abs().GreaterThan(decimal.RequireFromString("0.000005")) {
 		t.Errorf("today's estimate %s: %+v", got, b.Lines)
 	}
+	month := decimal.Zero
+	for d := 1; d <= 30; d++ {
+		src.now = func() time.Time { return time.Date(2026, 11, d, 15, 4, 0, 0, time.UTC) }
+		day, err := src.Fetch(context.Background(), nov)
+		if err != nil {
+			t.Fatal(err)
+		}
+		month = month.Add(sum(day.Lines))
+	}
+	if !month.Equal(decimal.RequireFromString("36.3")) {
+		t.Errorf("the month's days sum to %s, want 36.3", month)
+	}
+	src.now = func() time.Time { return time.Date(2026, 11, 17, 15, 4, 0, 0, time.UTC) }
 	byResource := map[string]Line{}
 	for _, l := range b.Lines {
 		byResource[l.Resource] = l
@@ -421,6 +436,8 @@ func TestManualEntries(t *testing.T) {
   - {date: 2026-11-31, service: support, amount: 5}
   - {date: 2026-11-02, service: support, amount: -5}
   - {date: 2026-11-02, service: support, charge_category: Credit, amount: -5.25}
+  - {date: 2026-11-02, service: support, amount: 1e400}
+  - {date: 2026-11-02, service: support, amount: 0.0000000000000000000000000000001}
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -430,12 +447,14 @@ func TestManualEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !b.All || len(b.Lines) != 3 || !sum(b.Lines).Equal(decimal.RequireFromString("6.85")) {
+	// A negative purchase (a refund) is kept: 12 + (−5) + (−5.25) + 0.10.
+	if !b.All || len(b.Lines) != 4 || !sum(b.Lines).Equal(decimal.RequireFromString("1.85")) {
 		t.Errorf("batch: all %v, %d lines, total %s", b.All, len(b.Lines), sum(b.Lines))
 	}
 	wantErrs := []string{
 		file + `: entries[1]: date: "2026-11-31" is not YYYY-MM-DD`,
-		file + ": entries[2]: amount: negative amount -5 for charge category Purchase (only Credit and Adjustment may be negative)",
+		file + ": entries[4]: amount: 401 integer digits, more than 15 (overflow)",
+		file + ": entries[5]: amount: 31 decimal places, more than 30",
 	}
 	if got := errorStrings(b.Errors); strings.Join(got, "\n") != strings.Join(wantErrs, "\n") {
 		t.Errorf("row errors:\n%s", strings.Join(got, "\n"))

@@ -17,14 +17,19 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/wedsync/scaling/core/store"
 )
 
 // FOCUS (FinOps Open Cost and Usage Specification) 1.0–1.2 rows, from CSV
 // files of any cloud and from Vercel's JSON lines. Real files bend the
-// spec: datetimes without T or Z, M/D/YY dates, NULL or null literals, extra
-// and missing columns, CRLF with blank lines. All of these are read; a row
-// that still makes no sense is reported with its line and column and
-// skipped, and the rest of the file stands.
+// spec: datetimes without T or Z, M/D/YY dates, NULL or null literals,
+// extra columns, CRLF with blank lines. All of these are read; a row that
+// still makes no sense (an amount that is not a number or overflows, an
+// unknown currency or category, a row wider or narrower than the header)
+// is reported with its line and column and skipped, and the rest of the
+// file stands. Amounts are exact decimals of any sign on every charge
+// category: refunds and corrections are negative rows that the totals net.
 
 // FocusOptions say how FOCUS rows become lines.
 type FocusOptions struct {
@@ -37,7 +42,31 @@ type FocusOptions struct {
 	// Service names rows that carry no ServiceName, ProviderName or
 	// PublisherName.
 	Service string `yaml:"service,omitempty"`
+	// Version, when set (1.0, 1.1 or 1.2), makes a file without every
+	// column that version makes mandatory fail as a whole. Unset, only
+	// the amount column and ChargePeriodStart are required: the spec's
+	// own examples and many exports carry a subset.
+	Version string `yaml:"version,omitempty"`
 }
+
+// focusMandatory are the columns each FOCUS version says MUST be present.
+// The list did not change from 1.0 to 1.2: 1.1 and 1.2 added only
+// conditional and recommended columns (ServiceSubcategory, SkuMeter,
+// CapacityReservationId, InvoiceId, PricingCurrency…), which are read
+// when present. ChargeClass is mandatory (nullable) since 1.0.
+var focusMandatory = func() map[string][]string {
+	cols := []string{"BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart",
+		"ChargeCategory", "ChargeClass", "ChargeDescription", "ChargePeriodEnd", "ChargePeriodStart", "ContractedCost", "EffectiveCost",
+		"InvoiceIssuerName", "ListCost", "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName", "ServiceCategory", "ServiceName"}
+	return map[string][]string{"1.0": cols, "1.1": cols, "1.2": cols}
+}()
+
+// FocusVersions are the versions FocusOptions.Version may name.
+var FocusVersions = []string{"1.0", "1.1", "1.2"}
+
+// ChargeClassCorrection is FOCUS ChargeClass's one value; null otherwise
+// (the store owns the list the schema accepts).
+const ChargeClassCorrection = store.ChargeClassCorrection
 
 // CostColumns are the FOCUS amount columns CostColumn may name.
 var CostColumns = []string{"BilledCost", "EffectiveCost", "ListCost", "ContractedCost"}
@@ -72,8 +101,8 @@ func (o FocusOptions) line(r focusRecord, origin string) (Line, []RowError) {
 	amount, where := r.get(o.CostColumn)
 	if amount == "" {
 		bad(where, "%s: missing (FOCUS requires it)", o.CostColumn)
-	} else if d, err := decimal.NewFromString(amount); err != nil {
-		bad(where, "%s: %q is not a number", o.CostColumn, amount)
+	} else if d, err := ParseAmount(amount); err != nil {
+		bad(where, "%s: %v", o.CostColumn, err)
 	} else {
 		l.Amount = d
 	}
@@ -87,19 +116,29 @@ func (o FocusOptions) line(r focusRecord, origin string) (Line, []RowError) {
 	default:
 		l.ChargeCategory = c
 	}
-	if len(errs) == 0 {
-		if err := CheckAmount(l.ChargeCategory, l.Amount); err != nil {
-			_, where := r.get(o.CostColumn)
-			bad(where, "%s: %v", o.CostColumn, err)
-		}
+
+	// Null for regular charges and corrections within the period.
+	switch class, where := r.get("ChargeClass"); {
+	case class == "":
+	case strings.EqualFold(class, ChargeClassCorrection):
+		l.ChargeClass = ChargeClassCorrection
+	default:
+		bad(where, "ChargeClass: %q is not %s or null", class, ChargeClassCorrection)
 	}
 
+	// The currency must be an ISO 4217 code and the one configured: the
+	// store records one currency, and a line in another would be summed
+	// into it. No list of codes is kept here (ISO revises it); a
+	// well-formed code other than the configured one is refused as such.
 	cur, where := r.get("BillingCurrency")
 	if cur == "" {
 		cur = o.Currency
 	}
 	l.Currency = strings.ToUpper(cur)
-	if l.Currency != o.Currency {
+	switch {
+	case !isCurrencyCode(cur):
+		bad(where, "BillingCurrency: %q is not an ISO 4217 code", cur)
+	case l.Currency != o.Currency:
 		bad(where, "BillingCurrency: %s, not %s", cur, o.Currency)
 	}
 
@@ -119,8 +158,10 @@ func (o FocusOptions) line(r focusRecord, origin string) (Line, []RowError) {
 	l.Resource = first(r, "ResourceType", "SkuId", "ServiceSubcategory", "ServiceCategory", "ChargeDescription")
 	l.ResourceID, _ = r.get("ResourceId")
 	l.Project = first(r, "SubAccountId", "SubAccountName")
-	if q, _ := r.get("ConsumedQuantity"); q != "" {
-		if d, err := decimal.NewFromString(q); err == nil {
+	if q, where := r.get("ConsumedQuantity"); q != "" {
+		if d, err := ParseAmount(q); err != nil {
+			errs = append(errs, RowError{Where: where, Err: fmt.Errorf("ConsumedQuantity: %v (the cost is kept without it)", err), Kept: true})
+		} else {
 			l.UsageQuantity = decimal.NullDecimal{Decimal: d, Valid: true}
 			l.UsageUnit, _ = r.get("ConsumedUnit")
 		}
@@ -128,7 +169,7 @@ func (o FocusOptions) line(r focusRecord, origin string) (Line, []RowError) {
 	tags, err := r.tags()
 	if err != nil {
 		_, where := r.get("Tags")
-		bad(where, "Tags: %v", err)
+		errs = append(errs, RowError{Where: where, Err: fmt.Errorf("Tags: %v", err), Kept: true})
 	}
 	l.Tags = tags
 	if p := tags["ProjectId"]; l.Project == "" && p != "" {
@@ -144,6 +185,18 @@ func first(r focusRecord, cols ...string) string {
 		}
 	}
 	return ""
+}
+
+func isCurrencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 func canonicalCategory(s string) string {
@@ -277,6 +330,17 @@ func ReadFOCUSCSV(r io.Reader, name string, opts FocusOptions) ([]Line, []RowErr
 			return nil, nil, fmt.Errorf("%s:1: no %s column (FOCUS requires it)", name, need)
 		}
 	}
+	if opts.Version != "" {
+		var missing []string
+		for _, need := range focusMandatory[opts.Version] {
+			if _, ok := cols[strings.ToLower(need)]; !ok {
+				missing = append(missing, need)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, nil, fmt.Errorf("%s:1: no %s column (FOCUS %s requires it)", name, strings.Join(missing, ", "), opts.Version)
+		}
+	}
 	var lines []Line
 	var errs []RowError
 	for {
@@ -296,11 +360,18 @@ func ReadFOCUSCSV(r io.Reader, name string, opts FocusOptions) ([]Line, []RowErr
 		if allEmpty(fields) {
 			continue // a row of commas: a blank line as some tools write it
 		}
+		// A row wider or narrower than the header has lost or gained a
+		// field somewhere: which value belongs to which column is a guess,
+		// and a guessed amount is not money.
+		if len(fields) != len(header) {
+			errs = append(errs, widthError(name, header, fields, cr.FieldPos))
+			continue
+		}
 		rec := csvRecord{name: name, cols: cols, fields: fields, line: line, pos: cr.FieldPos}
 		l, rowErrs := opts.line(rec, fmt.Sprintf("%s:%d", name, line))
 		if len(rowErrs) > 0 {
 			errs = append(errs, rowErrs...)
-			if !onlyTagErrors(rowErrs) {
+			if !allKept(rowErrs) {
 				continue
 			}
 		}
@@ -309,15 +380,29 @@ func ReadFOCUSCSV(r io.Reader, name string, opts FocusOptions) ([]Line, []RowErr
 	return lines, errs, nil
 }
 
-// onlyTagErrors: a malformed Tags column is reported, but the cost is kept
-// (unattributed rather than lost).
-func onlyTagErrors(errs []RowError) bool {
+// allKept: a malformed Tags or ConsumedQuantity column is reported, but
+// the cost is kept (unattributed or without usage rather than lost).
+func allKept(errs []RowError) bool {
 	for _, e := range errs {
-		if !strings.HasPrefix(e.Err.Error(), "Tags: ") {
+		if !e.Kept {
 			return false
 		}
 	}
 	return true
+}
+
+// widthError names where a row's width goes wrong: at its first field
+// past the header's last column, or, for a short row, at its last field,
+// naming the first column it lacks.
+func widthError(name string, header, fields []string, pos func(int) (int, int)) RowError {
+	if len(fields) > len(header) {
+		line, col := pos(len(header))
+		return RowError{Where: fmt.Sprintf("%s:%d:%d", name, line, col),
+			Err: fmt.Errorf("row has %d fields, the header %d: field %d has no column", len(fields), len(header), len(header)+1)}
+	}
+	line, col := pos(len(fields) - 1)
+	return RowError{Where: fmt.Sprintf("%s:%d:%d", name, line, col),
+		Err: fmt.Errorf("row has %d fields, the header %d: no value for %s", len(fields), len(header), strings.TrimSpace(strings.TrimPrefix(header[len(fields)], "\ufeff")))}
 }
 
 func allEmpty(fields []string) bool {
@@ -406,6 +491,12 @@ func (c *FocusFilesConfig) Validate(path string) []error {
 	}
 	if c.CostColumn != "" && !contains(CostColumns, c.CostColumn) {
 		errs = append(errs, fmt.Errorf("%s.cost_column: %q is not one of %s", path, c.CostColumn, strings.Join(CostColumns, ", ")))
+	}
+	if c.Version != "" && !contains(FocusVersions, c.Version) {
+		errs = append(errs, fmt.Errorf("%s.version: %q is not one of %s", path, c.Version, strings.Join(FocusVersions, ", ")))
+	}
+	if c.Currency != "" && (!isCurrencyCode(c.Currency) || strings.ToUpper(c.Currency) != c.Currency) {
+		errs = append(errs, fmt.Errorf("%s.currency: %q is not an ISO 4217 code (three upper-case letters)", path, c.Currency))
 	}
 	return errs
 }

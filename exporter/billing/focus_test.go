@@ -94,22 +94,28 @@ func TestFOCUSFixtureFields(t *testing.T) {
 }
 
 // The quirks of real files, and a clear error for each row that cannot be
-// read, with the rest of the file imported.
+// read, with the rest of the file imported: negative amounts stand on every
+// category; a row of the wrong width, an amount that is not a number or
+// overflows, a currency that is not ISO 4217 are each that row's error.
 func TestFOCUSQuirksAndRowErrors(t *testing.T) {
 	t.Parallel()
 	csv := "\ufeffBilledCost,BillingCurrency,ChargeCategory,ChargePeriodStart,ServiceName,Tags,x_Extra\r\n" +
 		"1.10,USD,Usage,2026-11-01 10:00:00,Compute,\"{\"\"team\"\":\"\"ai\"\"}\",z\r\n" +
 		"\r\n" +
-		"2.20,usd,usage,11/2/26,Storage,NULL,z,and,more\r\n" +
-		",USD,Usage,2026-11-03T00:00:00,Compute,null\r\n" + // missing amount
-		"abc,USD,Usage,2026-11-03T00:00:00Z,Compute,\r\n" + // not a number
-		"3.00,EUR,Usage,2026-11-03,Compute,\r\n" + // wrong currency
-		"-1.00,USD,Usage,2026-11-03,Compute,\r\n" + // negative usage
-		"-0.50,USD,Credit,2026-11-03,Compute,\r\n" + // a credit: fine
-		"4.00,USD,Refund,2026-11-03,Compute,\r\n" + // unknown category
-		"5.00,USD,Usage,yesterday,Compute,\r\n" + // bad date
-		"6.00,USD,Usage,2026-11-04,Compute,{not json\r\n" + // bad tags: kept, reported
-		"7.00,USD,Usage,2026-11-04\r\n" // short row: missing columns are empty
+		"2.20,usd,usage,11/2/26,Storage,NULL,z\r\n" +
+		",USD,Usage,2026-11-03T00:00:00,Compute,null,\r\n" + // missing amount
+		"abc,USD,Usage,2026-11-03T00:00:00Z,Compute,,\r\n" + // not a number
+		"3.00,EUR,Usage,2026-11-03,Compute,,\r\n" + // another currency
+		"-1.00,USD,Usage,2026-11-03,Compute,,\r\n" + // a refund as negative usage: kept
+		"-0.50,USD,Credit,2026-11-03,Compute,,\r\n" + // a credit: kept
+		"4.00,USD,Refund,2026-11-03,Compute,,\r\n" + // unknown category
+		"5.00,USD,Usage,yesterday,Compute,,\r\n" + // bad date
+		"6.00,USD,Usage,2026-11-04,Compute,{not json,\r\n" + // bad tags: kept, reported
+		"7.00,USD,Usage,2026-11-04\r\n" + // short row
+		"8.00,USD,Usage,2026-11-04,Compute,,z,and,more\r\n" + // wide row
+		"1e400,USD,Usage,2026-11-04,Compute,,\r\n" + // overflow
+		"\"1,234.00\",USD,Usage,2026-11-04,Compute,,\r\n" + // a comma: which number?
+		"9.99,US$,Usage,2026-11-04,Compute,,\r\n" // not a currency code
 	lines, errs, err := ReadFOCUSCSV(strings.NewReader(csv), "quirks.csv", FocusOptions{Service: "cloud"})
 	if err != nil {
 		t.Fatal(err)
@@ -118,10 +124,14 @@ func TestFOCUSQuirksAndRowErrors(t *testing.T) {
 		"quirks.csv:5:1: BilledCost: missing (FOCUS requires it)",
 		`quirks.csv:6:1: BilledCost: "abc" is not a number`,
 		"quirks.csv:7:6: BillingCurrency: EUR, not USD",
-		"quirks.csv:8:1: BilledCost: negative amount -1 for charge category Usage (only Credit and Adjustment may be negative)",
 		`quirks.csv:10:10: ChargeCategory: "Refund" is not one of Usage, Purchase, Tax, Credit, Adjustment`,
 		`quirks.csv:11:16: ChargePeriodStart: "yesterday" is not a date or datetime`,
 		"quirks.csv:12:35: Tags: not a JSON object: invalid character 'n' looking for beginning of object key string",
+		"quirks.csv:13:16: row has 4 fields, the header 7: no value for ServiceName",
+		"quirks.csv:14:38: row has 9 fields, the header 7: field 8 has no column",
+		`quirks.csv:15:1: BilledCost: "1e400": 401 integer digits, more than 15 (overflow)`,
+		`quirks.csv:16:1: BilledCost: "1,234.00" is not a number`,
+		`quirks.csv:17:6: BillingCurrency: "US$" is not an ISO 4217 code`,
 	}
 	if len(errs) != len(wantErrs) {
 		t.Errorf("%d row errors, want %d: %v", len(errs), len(wantErrs), errs)
@@ -131,7 +141,7 @@ func TestFOCUSQuirksAndRowErrors(t *testing.T) {
 			t.Errorf("error %d:\n got %s\nwant %s", i, errs[i], wantErrs[i])
 		}
 	}
-	if got := sum(lines); !got.Equal(decimal.RequireFromString("15.8")) { // 1.10 + 2.20 − 0.50 + 6 + 7
+	if got := sum(lines); !got.Equal(decimal.RequireFromString("7.8")) || len(lines) != 5 { // 1.10 + 2.20 − 1.00 − 0.50 + 6
 		t.Errorf("imported total %s from %d lines: %+v", got, len(lines), lines)
 	}
 	if lines[0].Tags["team"] != "ai" || !lines[0].Date.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
@@ -139,6 +149,9 @@ func TestFOCUSQuirksAndRowErrors(t *testing.T) {
 	}
 	if lines[1].ChargeCategory != "Usage" || lines[1].Currency != "USD" || !lines[1].Date.Equal(time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("second line: %+v", lines[1])
+	}
+	if lines[2].ChargeCategory != "Usage" || !lines[2].Amount.Equal(decimal.NewFromInt(-1)) {
+		t.Errorf("negative usage: %+v", lines[2])
 	}
 }
 

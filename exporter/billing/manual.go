@@ -69,7 +69,7 @@ func (e ManualEntry) line() (Line, error) {
 	}
 	if e.Amount == nil {
 		problems = append(problems, "amount: required")
-	} else if err := CheckAmount(cat, *e.Amount); err != nil {
+	} else if err := CheckAmount(*e.Amount); err != nil {
 		problems = append(problems, "amount: "+err.Error())
 	}
 	if len(problems) > 0 {

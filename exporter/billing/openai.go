@@ -132,8 +132,8 @@ func (o *OpenAI) Fetch(ctx context.Context, w Window) (Batch, error) {
 					ResourceID: deref(r.ProjectID, ""), Project: deref(r.ProjectID, ""),
 					ChargeCategory: "Usage", Amount: *r.Amount.Value, Currency: strings.ToUpper(r.Amount.Currency), Origin: where,
 				}
-				if err := CheckAmount(l.ChargeCategory, l.Amount); err != nil {
-					out.Errors = append(out.Errors, RowError{Where: where, Err: err})
+				if err := CheckAmount(l.Amount); err != nil {
+					out.Errors = append(out.Errors, RowError{Where: where, Err: fmt.Errorf("amount.value %s: %v", l.Amount, err)})
 					continue
 				}
 				out.Lines = append(out.Lines, l)

@@ -8,9 +8,13 @@ package billing
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/wedsync/scaling/core/store"
 )
 
 // Source is a place costs are read from.
@@ -46,6 +50,7 @@ type Line struct {
 	ResourceID     string
 	Project        string // the provider's project or sub-account, for attribution
 	ChargeCategory string // Usage, Purchase, Tax, Credit, Adjustment
+	ChargeClass    string // FOCUS ChargeClass: "" or Correction (a correction to an invoiced period)
 	Amount         decimal.Decimal
 	Currency       string // ISO 4217, upper case
 	UsageQuantity  decimal.NullDecimal
@@ -79,6 +84,10 @@ type Batch struct {
 type RowError struct {
 	Where string // "costs.csv:12:3", "page 2 bucket 2026-11-01 result 4"
 	Err   error
+	// Kept: the problem is in a column the cost does not depend on (Tags,
+	// ConsumedQuantity); the row's cost was kept without it, reported
+	// rather than lost.
+	Kept bool
 }
 
 func (e RowError) Error() string { return e.Where + ": " + e.Err.Error() }
@@ -87,13 +96,41 @@ func (e RowError) Unwrap() error { return e.Err }
 // ChargeCategories are FOCUS's values, which cost_tracking accepts.
 var ChargeCategories = []string{"Usage", "Purchase", "Tax", "Credit", "Adjustment"}
 
-// CheckAmount applies the rule cost_tracking enforces: only credits and
-// adjustments may be negative.
-func CheckAmount(category string, amount decimal.Decimal) error {
-	if amount.IsNegative() && category != "Credit" && category != "Adjustment" {
-		return fmt.Errorf("negative amount %s for charge category %s (only Credit and Adjustment may be negative)", amount, category)
+// CheckAmount applies the store's bounds on an amount (store.CheckAmount:
+// the one owner). Any sign is fine on any charge category: FOCUS writes
+// refunds and corrections as negative Usage, Purchase or Tax rows.
+func CheckAmount(amount decimal.Decimal) error { return store.CheckAmount(amount) }
+
+// maxNumberLen bounds the text of a number before it is parsed: a longer
+// one cannot be within CheckAmount's bounds (15 + 30 digits, a sign, a
+// point, an exponent), and parsing it would only cost time.
+const maxNumberLen = 80
+
+// numberRE is FOCUS's numeric format (an optional minus, digits, one
+// decimal point), widened to what exports write that is still one exact
+// decimal: a leading plus and an exponent (1.23E-05 from spreadsheets).
+// Commas, currency symbols, units and fractions are refused: "1,234"
+// could be either of two numbers.
+var numberRE = regexp.MustCompile(`^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?$`)
+
+// ParseAmount reads a number exactly, to its last digit, within the
+// store's bounds.
+func ParseAmount(s string) (decimal.Decimal, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > maxNumberLen {
+		return decimal.Decimal{}, fmt.Errorf("%.20q… (%d characters) is too long for an amount (overflow)", s, len(s))
 	}
-	return nil
+	if !numberRE.MatchString(s) {
+		return decimal.Decimal{}, fmt.Errorf("%q is not a number", s)
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("%q is not a number", s)
+	}
+	if err := CheckAmount(d); err != nil {
+		return decimal.Decimal{}, fmt.Errorf("%q: %v", s, err)
+	}
+	return d, nil
 }
 
 // Day truncates a time to its UTC day.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/wedsync/scaling/core/store"
+
 	"github.com/wedsync/scaling/core/config"
 )
 
@@ -243,14 +245,15 @@ func (s *Supabase) Fetch(ctx context.Context, _ Window) (Batch, error) {
 	}
 	u := SupabaseUsage{ComputeVariant: variant}
 	today := Day(s.now())
-	days := decimal.NewFromInt(int64(time.Date(today.Year(), today.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()))
+	n := time.Date(today.Year(), today.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	days := decimal.NewFromInt(int64(n))
 	u.EgressGB = s.cfg.EgressGBPerDay.Mul(days)
 	if s.meter != nil {
 		size, err := s.meter.DatabaseSizeBytes(ctx)
 		if err != nil {
 			return Batch{}, fmt.Errorf("supabase database size: %w", err)
 		}
-		u.DatabaseGB = decimal.NewFromInt(size).DivRound(gib, 6)
+		u.DatabaseGB = decimal.NewFromInt(size).DivRound(gib, 30) // exact: a power of two divides within 30 places
 		mau, err := s.meter.MonthlyActiveUsers(ctx)
 		if err != nil {
 			return Batch{}, fmt.Errorf("supabase monthly active users: %w", err)
@@ -264,7 +267,7 @@ func (s *Supabase) Fetch(ctx context.Context, _ Window) (Batch, error) {
 	out := Batch{Days: []time.Time{today}}
 	for _, it := range items {
 		l := Line{Date: today, Service: s.service, Resource: it.Resource, ResourceID: it.ResourceID, Project: s.cfg.ProjectRef,
-			ChargeCategory: "Usage", Amount: it.Amount.DivRound(days, 6), Currency: "USD", Origin: "estimate " + it.Resource}
+			ChargeCategory: "Usage", Amount: DayShare(it.Amount, today.Day(), n), Currency: "USD", Origin: "estimate " + it.Resource}
 		if it.Unit != "month" {
 			l.UsageQuantity = decimal.NullDecimal{Decimal: it.Quantity, Valid: true}
 			l.UsageUnit = it.Unit
@@ -275,4 +278,20 @@ func (s *Supabase) Fetch(ctx context.Context, _ Window) (Batch, error) {
 		out.Lines = append(out.Lines, l)
 	}
 	return out, nil
+}
+
+// DayShare is day d's (1-based) share of a monthly amount spread over the
+// n days of its month. A month does not divide evenly (25/30 has no end),
+// so each day is the difference of the rounded running totals: the days
+// differ by at most one unit of the last place, and the month's shares sum
+// to the amount exactly — no day's rounding is lost from the month.
+func DayShare(month decimal.Decimal, d, n int) decimal.Decimal {
+	places := int32(6)
+	if _, frac := store.Digits(month); int32(frac) > places {
+		places = int32(min(frac, store.MaxAmountFractionDigits))
+	}
+	running := func(k int) decimal.Decimal {
+		return month.Mul(decimal.NewFromInt(int64(k))).DivRound(decimal.NewFromInt(int64(n)), places)
+	}
+	return running(d).Sub(running(d - 1))
 }

@@ -156,17 +156,14 @@ func (t *Twilio) line(category, start string, price *string, priceUnit string, u
 	if price == nil || strings.TrimSpace(*price) == "" {
 		return Line{}, errors.New("price missing")
 	}
-	amount, err := decimal.NewFromString(strings.TrimSpace(*price))
+	amount, err := ParseAmount(*price)
 	if err != nil {
-		return Line{}, fmt.Errorf("price %q: not a number", *price)
-	}
-	if err := CheckAmount("Usage", amount); err != nil {
-		return Line{}, err
+		return Line{}, fmt.Errorf("price: %v", err)
 	}
 	l := Line{Date: date, Service: t.service, Resource: category, ChargeCategory: "Usage", Amount: amount,
 		Currency: strings.ToUpper(priceUnit)}
 	if usage != nil {
-		if q, err := decimal.NewFromString(strings.TrimSpace(*usage)); err == nil {
+		if q, err := ParseAmount(*usage); err == nil {
 			l.UsageQuantity = decimal.NullDecimal{Decimal: q, Valid: true}
 			l.UsageUnit = usageUnit
 		}

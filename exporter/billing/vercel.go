@@ -104,7 +104,7 @@ func readFocusJSONLines(r io.Reader, name string, opts FocusOptions) (Batch, err
 		}
 		l, errs := opts.line(newJSONRecord(where, m), where)
 		out.Errors = append(out.Errors, errs...)
-		if len(errs) == 0 || onlyTagErrors(errs) {
+		if len(errs) == 0 || allKept(errs) {
 			out.Lines = append(out.Lines, l)
 		}
 	}

@@ -119,6 +119,11 @@ func TestCostsGolden(t *testing.T) {
 	t.Parallel()
 	s := storetest.New(t)
 	seedMonth(t, s)
+	// A refund of October's over-billing (a FOCUS correction) and a
+	// negative usage line: netted into the month, shown as refunds.
+	refund := rec(day(12), "cloud", "vm", "", "-0.75")
+	refund.ChargeClass = "Correction"
+	seed(t, s, "refunds", []store.CostRecord{rec(day(12), "cloud", "vm", "", "4"), refund, rec(day(13), "cloud", "disk", "", "-0.125")})
 	golden(t, Costs{Store: s, BaselineDays: 7}, "costs")
 }
 

@@ -25,6 +25,9 @@ var (
 	costCreditsMTDDesc = desc("cost_credits_month_to_date_usd",
 		"Credits (FOCUS ChargeCategory Credit) taken off the month-to-date cost so far, as a positive amount; only series with credits.",
 		"service", "resource", "team", "feature")
+	costRefundsMTDDesc = desc("cost_refunds_month_to_date_usd",
+		"Refunds and corrections (negative lines of any charge category but Credit, a FOCUS ChargeClass Correction among them) taken off the month-to-date cost so far, as a positive amount; only series with refunds.",
+		"service", "resource", "team", "feature")
 	costBaselineDesc = desc("cost_daily_baseline_usd",
 		"Mean daily cost over the baseline days before yesterday (7 by default): what a spike is measured against.",
 		"service", "resource", "team", "feature")
@@ -60,6 +63,9 @@ func (c Costs) Update(ctx context.Context, now time.Time, ch chan<- prometheus.M
 		ch <- gauge(costBaselineDesc, l.Baseline, labels...)
 		if !l.CreditsMonthToDate.IsZero() {
 			ch <- gauge(costCreditsMTDDesc, l.CreditsMonthToDate, labels...)
+		}
+		if !l.RefundsMonthToDate.IsZero() {
+			ch <- gauge(costRefundsMTDDesc, l.RefundsMonthToDate, labels...)
 		}
 	}
 	for _, u := range usage {

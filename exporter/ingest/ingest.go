@@ -232,13 +232,19 @@ func (r *Runner) records(b billing.Batch, w billing.Window) ([]store.CostRecord,
 			refuse(fmt.Errorf("dated %s, outside the days read", l.Date.Format(time.DateOnly)))
 			continue
 		}
-		if err := billing.CheckAmount(l.ChargeCategory, l.Amount); err != nil {
-			refuse(err)
+		if err := billing.CheckAmount(l.Amount); err != nil {
+			refuse(fmt.Errorf("amount %s: %v", l.Amount, err))
 			continue
+		}
+		if l.UsageQuantity.Valid {
+			if err := billing.CheckAmount(l.UsageQuantity.Decimal); err != nil {
+				refuse(fmt.Errorf("usage quantity %s: %v", l.UsageQuantity.Decimal, err))
+				continue
+			}
 		}
 		team, feature := r.Rules.Attribute(r.Name, l)
 		out = append(out, store.CostRecord{Date: l.Date, Service: l.Service, ResourceType: l.Resource, ResourceID: l.ResourceID,
-			ChargeCategory: l.ChargeCategory, Team: team, Feature: feature, Amount: l.Amount, Currency: l.Currency,
+			ChargeCategory: l.ChargeCategory, ChargeClass: l.ChargeClass, Team: team, Feature: feature, Amount: l.Amount, Currency: l.Currency,
 			UsageQuantity: l.UsageQuantity, UsageUnit: l.UsageUnit, Tags: l.Tags})
 	}
 	return out, errs

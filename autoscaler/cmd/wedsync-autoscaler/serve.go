@@ -361,15 +361,26 @@ func readyz(st *store.Store, promURL string) http.HandlerFunc {
 	}
 }
 
+// transitionUsers is the user count a cost alert asks a phase transition
+// for, if it asks one: a firing users_beyond_phase alert with a value
+// stored exactly. A flagged alert (a value that was NaN, out of range, or
+// any label outside the contract) never acts: it is recorded for people.
+func transitionUsers(a store.CostAlert) (float64, bool) {
+	if a.Type != "users_beyond_phase" || a.Status != "firing" || !a.CurrentValue.Valid || len(a.Flags) > 0 || a.CurrentValue.Decimal.IsNegative() {
+		return 0, false
+	}
+	return a.CurrentValue.Decimal.InexactFloat64(), true
+}
+
 // autoTransition answers a firing users-beyond-phase alert by moving to the
 // next growth phase when the active one allows it (the scaler checks).
 func autoTransition(ctx context.Context, sc *scaler.Scaler, logger *slog.Logger) func([]store.CostAlert) {
 	return func(alerts []store.CostAlert) {
 		for _, a := range alerts {
-			if a.Type != "users_beyond_phase" || a.Status != "firing" || !a.CurrentValue.Valid {
+			users, ok := transitionUsers(a)
+			if !ok {
 				continue
 			}
-			users := a.CurrentValue.Decimal.InexactFloat64()
 			go func() {
 				ev, err := sc.AutoTransition(context.WithoutCancel(ctx), users)
 				if err != nil {

@@ -105,7 +105,7 @@ capacity:
     - {resource: database_storage, usage: database_size, unit: bytes, limit: 8589934592}
 metrics: {snapshot_interval: 1s}
 `, filepath.Join(dir, "*.csv"), writeFile(t, dir, "manual.yml", fmt.Sprintf(
-		"entries: [{date: %q, service: domains, amount: 12.50, team: platform}, {date: %q, service: bad, amount: -1}, "+
+		"entries: [{date: %q, service: domains, amount: 12.50, team: platform}, {date: %q, service: bad, amount: 1e400}, "+
 			"{date: %q, service: domains, amount: 12.50, team: platform}, {date: %q, service: domains, amount: 12.50, team: platform}]\n",
 		yesterday, yesterday, before[0], before[1])), dsnFile))
 	port, err := devstack.FreePort()

@@ -495,7 +495,7 @@ func (d *Datasource) budgets(ctx context.Context, q query) (data.Frames, error) 
 		data.NewField("limit", nil, limit).SetConfig(&data.FieldConfig{Unit: "currencyUSD"}),
 		data.NewField("spend", nil, spend).SetConfig(&data.FieldConfig{Unit: "currencyUSD"}),
 		data.NewField("utilization", nil, util).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
-		data.NewField("projected_spend", nil, proj).SetConfig(&data.FieldConfig{Unit: "currencyUSD"}),
+		data.NewField("projected_spend", nil, proj).SetConfig(&data.FieldConfig{Unit: "currencyUSD", NoValue: "unknown"}),
 		data.NewField("projected_utilization", nil, projUtil).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
 		data.NewField("status", nil, status),
 		data.NewField("alert_thresholds", nil, thresholds),
@@ -594,8 +594,10 @@ func (d *Datasource) recommendations(ctx context.Context, q query) (data.Frames,
 	expires := make([]*time.Time, n)
 	id, svc, typ, title, desc, effort, prio, status, approvedBy := strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n)
 	impact, conf := strs(n), make([]float64, n)
-	actual := make([]*string, n)
+	actual, actualConf := make([]*string, n), make([]*float64, n)
+	note := strs(n)
 	for i, r := range rs {
+		actualConf[i], note[i] = nullFloat(r.ActualImpactConfidence), r.MeasureNote
 		created[i], expires[i] = r.CreatedAt.UTC(), utcPtr(r.ExpiresAt)
 		id[i], svc[i], typ[i], title[i], desc[i] = r.ID, r.Service, r.Type, r.Title, r.Description
 		effort[i], prio[i], status[i], approvedBy[i] = r.Effort, r.Priority, r.Status, r.ApprovedBy
@@ -611,7 +613,11 @@ func (d *Datasource) recommendations(ctx context.Context, q query) (data.Frames,
 		data.NewField("effort", nil, effort),
 		data.NewField("priority", nil, prio),
 		data.NewField("status", nil, status),
-		data.NewField("actual_impact", nil, actual).SetConfig(&data.FieldConfig{Unit: "currencyUSD"}),
+		// Null until measured, and for a service without billing lines or
+		// cost rows (measure_note says why): unknown, never $0.00.
+		data.NewField("actual_impact", nil, actual).SetConfig(&data.FieldConfig{Unit: "currencyUSD", NoValue: "unknown"}),
+		data.NewField("actual_impact_confidence", nil, actualConf).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
+		data.NewField("measure_note", nil, note),
 		data.NewField("approved_by", nil, approvedBy),
 		data.NewField("expires_at", nil, expires),
 		data.NewField("description", nil, desc),

@@ -57,7 +57,8 @@ func (d *Datasource) scalingEvents(ctx context.Context, q query) (data.Frames, e
 		data.NewField("before", nil, before),
 		data.NewField("after", nil, after),
 		data.NewField("initiated_by", nil, by),
-		data.NewField("cost_impact_monthly", nil, cost).SetConfig(&data.FieldConfig{Unit: "currencyUSD"}),
+		// Null is an unpriced change: shown as unknown, never as $0.00.
+		data.NewField("cost_impact_monthly", nil, cost).SetConfig(&data.FieldConfig{Unit: "currencyUSD", NoValue: "unknown"}),
 		data.NewField("duration_ms", nil, duration).SetConfig(&data.FieldConfig{Unit: "ms"}),
 		data.NewField("error_message", nil, errMsg),
 		data.NewField("rollback_of", nil, rollbackOf),
