@@ -62,9 +62,9 @@ func TestBudgetsThroughBillingLines(t *testing.T) {
 			}
 			days, _ := st.DailyCosts(ctx, store.CostFilter{Service: "vercel"}, today.AddDate(0, 0, -2), today.AddDate(0, 0, -1))
 			daily := days[len(days)-1].Amount
-			limit := daily.Mul(decimal.NewFromInt(400)) // far above the month
+			limit := daily.Mul(decimal.NewFromInt(400)).Round(2) // far above the month (a limit is exact to the cent)
 			if tt.tight {
-				limit = daily.Mul(decimal.NewFromInt(10)) // below the month already spent and projected
+				limit = daily.Mul(decimal.NewFromInt(10)).Round(2) // below the month already spent and projected
 			}
 			switch tt.budget {
 			case "vercel":

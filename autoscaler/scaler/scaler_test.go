@@ -539,7 +539,7 @@ func TestBudgetAwareScaleUp(t *testing.T) {
 	// A budget just above the projected month: any sizable scale-up passes it.
 	days, _ := st.DailyCosts(ctx, store.CostFilter{Service: "vercel"}, today.AddDate(0, 0, -30), today.AddDate(0, 0, -1))
 	daily := days[len(days)-1].Amount
-	limit := daily.Mul(decimal.NewFromInt(31)).Add(decimal.NewFromInt(5))
+	limit := daily.Mul(decimal.NewFromInt(31)).Add(decimal.NewFromInt(5)).Round(2) // a limit is exact to the cent
 	if _, err := st.CreateBudget(ctx, store.Budget{Name: "api-monthly", Service: "vercel", Limit: limit}, "test"); err != nil {
 		t.Fatal(err)
 	}
