@@ -30,13 +30,6 @@ type Costs interface {
 	CostByDimension(ctx context.Context, f store.CostDimensionFilter) ([]store.CostAmount, error)
 }
 
-// projectionHistory and season: the exporter's defaults, so both show the
-// same projections.
-const (
-	projectionHistory = 120
-	projectionSeason  = 7
-)
-
 func day(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
@@ -116,16 +109,20 @@ func (s *Server) currentCosts(r *request) (int, any, error) {
 		return 0, nil, err
 	}
 	views := make([]budgetView, len(budgets))
+	last := projection.LastDay(now)
 	for i, b := range budgets {
 		views[i] = viewBudget(b)
-		days, err := s.cfg.Costs.DailyCosts(r.ctx, store.CostFilter{Service: b.Service, Team: b.Team, Feature: b.Feature, Currency: b.Currency},
-			projection.HistoryStart(yesterday, projectionHistory), yesterday)
+		// The budget's projection is its scope's overall figure, the same
+		// the exporter publishes and Grafana shows (core/projection).
+		by, err := s.cfg.Costs.DailyCostsByService(r.ctx, store.CostFilter{Service: b.Service, Team: b.Team, Feature: b.Feature, Currency: b.Currency},
+			projection.HistoryStart(last), last)
 		if err != nil {
 			return 0, nil, err
 		}
-		if pr, err := projection.Project(days, yesterday, projectionHistory, projectionSeason); err == nil {
-			p := pr.Total(b.Period).StringFixed(2)
-			c := backTestScore(pr.Confidence)
+		sum := projection.Summarize(by, last)
+		if t, ok := sum.Total(b.Period); ok {
+			p := t.StringFixed(2)
+			c := backTestScore(sum.Overall.Confidence)
 			views[i].Projected, views[i].Confidence = &p, &c
 		}
 	}
@@ -245,44 +242,74 @@ func (s *Server) costBreakdown(r *request) (int, any, error) {
 		"group_by": group, "interval": interval, "total": total.StringFixed(2), "items": items}, nil
 }
 
-// costProjections: month, quarter and year per service and in total, with
-// the method chosen by back-testing and its confidence.
+// projectionView is what the API shows of a projection (core/projection
+// computes every figure): decimal strings, null where a figure is unknown.
+type projectionView struct {
+	Projected map[string]string `json:"projected"` // by horizon: month, quarter, year
+	// Confidence is the projection's back-test score in [0,1].
+	Confidence *string `json:"confidence"`
+	// GrowthRate is month over month (0.1000 is 10 % a month) over the
+	// last complete months, with the fit's R² as GrowthConfidence.
+	GrowthRate       *string `json:"growth_rate"`
+	GrowthConfidence *string `json:"growth_confidence"`
+	// CurrentMonthly is the last complete month's cost.
+	CurrentMonthly *string `json:"current_monthly"`
+}
+
+func viewProjection(f projection.Figures, projected bool) projectionView {
+	v := projectionView{Projected: map[string]string{}}
+	if projected {
+		for _, h := range projection.Horizons {
+			v.Projected[h.Label] = f.Projected[h.Period].StringFixed(2)
+		}
+		c := backTestScore(f.Confidence)
+		v.Confidence = &c
+	}
+	if f.Growth != nil {
+		r, c := decimal.NewFromFloat(f.Growth.Rate).StringFixed(4), backTestScore(f.Growth.Confidence)
+		v.GrowthRate, v.GrowthConfidence = &r, &c
+	}
+	if f.CurrentMonthly.Valid {
+		m := f.CurrentMonthly.Decimal.StringFixed(2)
+		v.CurrentMonthly = &m
+	}
+	return v
+}
+
+// costProjections: month, quarter and year per service and overall, with
+// growth rate, the last complete month and confidence, all from
+// core/projection (the exporter and Grafana show the same figures).
 func (s *Server) costProjections(r *request) (int, any, error) {
-	yesterday := day(s.cfg.Now()).AddDate(0, 0, -1)
-	by, err := s.cfg.Costs.DailyCostsByService(r.ctx, s.costFilter(r), projection.HistoryStart(yesterday, projectionHistory), yesterday)
+	last := projection.LastDay(s.cfg.Now())
+	by, err := s.cfg.Costs.DailyCostsByService(r.ctx, s.costFilter(r), projection.HistoryStart(last), last)
 	if err != nil {
 		return 0, nil, err
 	}
+	sum := projection.Summarize(by, last)
 	type svcProj struct {
-		Service    string            `json:"service"`
-		Method     string            `json:"method"`
-		Confidence string            `json:"confidence"` // back-test score in [0,1]
-		Projected  map[string]string `json:"projected"`
-		Error      string            `json:"error,omitempty"`
+		Service string `json:"service"`
+		Method  string `json:"method,omitempty"`
+		projectionView
+		Error string `json:"error,omitempty"`
 	}
-	totals := map[string]decimal.Decimal{}
-	out := []svcProj{}
-	for _, svc := range sortedKeys(by) {
-		p := svcProj{Service: svc, Projected: map[string]string{}}
-		pr, err := projection.Project(by[svc], yesterday, projectionHistory, projectionSeason)
-		if err != nil {
-			p.Error = err.Error() // too little history for this one; the others stand
-			out = append(out, p)
-			continue
-		}
-		p.Method, p.Confidence = pr.Method, backTestScore(pr.Confidence)
-		for _, h := range projection.Horizons {
-			t := pr.Total(h.Period)
-			p.Projected[h.Label] = t.StringFixed(2)
-			totals[h.Label] = totals[h.Label].Add(t)
+	out := make([]svcProj, 0, len(sum.Services))
+	for _, svc := range sum.Services {
+		p := svcProj{Service: svc.Name, Method: svc.Method, projectionView: viewProjection(svc.Figures, svc.Err == nil)}
+		if svc.Err != nil {
+			p.Error = "not projected: " + svc.Err.Error() // too little history for this one; the others stand
 		}
 		out = append(out, p)
 	}
-	total := map[string]string{}
-	for k, v := range totals {
-		total[k] = v.StringFixed(2)
+	_, projected := sum.Total("monthly")
+	excluded := sum.Excluded
+	if excluded == nil {
+		excluded = []string{}
 	}
-	return http.StatusOK, map[string]any{"as_of": yesterday.Format(time.DateOnly), "services": out, "total": total}, nil
+	overall := struct {
+		projectionView
+		Excluded []string `json:"excluded"`
+	}{viewProjection(sum.Overall, projected), excluded}
+	return http.StatusOK, map[string]any{"as_of": last.Format(time.DateOnly), "services": out, "overall": overall}, nil
 }
 
 type budgetRequest struct {

@@ -85,6 +85,21 @@ func TestCostRoutes(t *testing.T) {
 	if c, ok := svcs[0].(map[string]any)["confidence"].(string); !ok || !regexp.MustCompile(`^(0\.\d{3}|1\.000)$`).MatchString(c) {
 		t.Fatalf("projection confidence = %#v", svcs[0].(map[string]any)["confidence"])
 	}
+	// The spec's shape per service and overall: growth over the complete
+	// months, the last complete month, and the overall month-end is the
+	// sum of the services' (every figure a decimal string).
+	monthSum := decimal.Zero
+	for _, sv := range svcs {
+		m := sv.(map[string]any)
+		if g, ok := m["growth_rate"].(string); !ok || !regexp.MustCompile(`^-?\d+\.\d{4}$`).MatchString(g) || m["current_monthly"] == nil || m["growth_confidence"] == nil {
+			t.Fatalf("service projection without growth or current month: %v", m)
+		}
+		monthSum = monthSum.Add(decimal.RequireFromString(m["projected"].(map[string]any)["month"].(string)))
+	}
+	ov := pj.body["overall"].(map[string]any)
+	if got := ov["projected"].(map[string]any)["month"]; got != monthSum.StringFixed(2) || ov["growth_rate"] == nil || ov["confidence"] == nil || len(ov["excluded"].([]any)) != 0 {
+		t.Fatalf("overall %v: want month %s", ov, monthSum.StringFixed(2))
+	}
 	if r := f.do(store.RoleViewer, "GET", "/api/admin/costs/alerts", ""); r.status != 200 {
 		t.Fatalf("alerts: %d %s", r.status, r.raw)
 	}
@@ -142,5 +157,46 @@ func TestCostBreakdown(t *testing.T) {
 		if r := f.do(store.RoleViewer, "GET", "/api/admin/costs/breakdown"+q, ""); r.status != 400 || r.errField("field") != field {
 			t.Errorf("%s: %d %s", q, r.status, r.raw)
 		}
+	}
+}
+
+// A service seen only yesterday cannot be projected: it is answered with
+// its reason and nulls (unknown, never 0), left out of the overall figures
+// and named there; the service beside it is projected as usual.
+func TestCostProjectionsUnknown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	yesterday := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	if err := f.st.SeedSyntheticCosts(ctx, []string{"openai"}, []string{"api"}, yesterday.AddDate(0, 0, -60), yesterday); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.ReplaceCosts(ctx, "manual", store.CostScope{All: true},
+		[]store.CostRecord{{Date: yesterday, Service: "brand-new", ResourceType: "compute", Amount: decimal.RequireFromString("3.50")}}); err != nil {
+		t.Fatal(err)
+	}
+	pj := f.do(store.RoleViewer, "GET", "/api/admin/costs/projections", "")
+	if pj.status != 200 {
+		t.Fatalf("projections: %d %s", pj.status, pj.raw)
+	}
+	var fresh, seeded map[string]any
+	for _, s := range pj.body["services"].([]any) {
+		m := s.(map[string]any)
+		if m["service"] == "brand-new" {
+			fresh = m
+		} else {
+			seeded = m
+		}
+	}
+	if fresh == nil || fresh["error"] == nil || len(fresh["projected"].(map[string]any)) != 0 ||
+		fresh["confidence"] != nil || fresh["growth_rate"] != nil || fresh["current_monthly"] != nil {
+		t.Fatalf("unprojectable service: %v", fresh)
+	}
+	ov := pj.body["overall"].(map[string]any)
+	if ex := ov["excluded"].([]any); len(ex) != 1 || ex[0] != "brand-new" {
+		t.Fatalf("overall excluded %v", ov["excluded"])
+	}
+	if got, want := ov["projected"].(map[string]any)["month"], seeded["projected"].(map[string]any)["month"]; got != want {
+		t.Fatalf("overall month %v, want the projected service's %v", got, want)
 	}
 }

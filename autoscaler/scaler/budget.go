@@ -15,7 +15,7 @@ import (
 // BudgetStore is what the budget check reads.
 type BudgetStore interface {
 	ListBudgets(ctx context.Context, activeOnly bool) ([]store.Budget, error)
-	DailyCosts(ctx context.Context, f store.CostFilter, from, to time.Time) ([]store.DailyCost, error)
+	DailyCostsByService(ctx context.Context, f store.CostFilter, from, to time.Time) (map[string][]store.DailyCost, error)
 	BillingLineCosts(ctx context.Context, lines []store.BillingLine, currency string, from, to time.Time) (store.LineCosts, error)
 }
 
@@ -59,19 +59,18 @@ func overBudget(ctx context.Context, bs BudgetStore, p *policy.Service, service 
 		return v, err
 	}
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	yesterday := today.AddDate(0, 0, -1)
+	last := projection.LastDay(now) // core/projection owns the history, season and last day
 	monthEnd := store.PeriodEnd("monthly", today)
 	daysInMonth := decimal.NewFromInt(int64(monthEnd.Sub(store.PeriodStart("monthly", today)) / (24 * time.Hour)))
 	daysLeft := decimal.NewFromInt(int64(monthEnd.Sub(today) / (24 * time.Hour)))
 	extra := extraMonthlyKnown.Mul(daysLeft).Div(daysInMonth)
-	from := projection.HistoryStart(yesterday, 120)
-	check := func(name string, limit decimal.Decimal, days []store.DailyCost) {
-		pr, err := projection.Project(days, yesterday, 120, 7)
-		if err != nil {
+	from := projection.HistoryStart(last)
+	check := func(name string, limit, month decimal.Decimal, ok bool) {
+		if !ok {
 			return // too little history to project: nothing to hold on
 		}
-		if projected := pr.Total("monthly").Add(extra); projected.GreaterThan(limit) {
-			v.over = append(v.over, fmt.Sprintf("%s (projected %s + %s of %s)", name, pr.Total("monthly").StringFixed(2), extra.StringFixed(2), limit.StringFixed(2)))
+		if projected := month.Add(extra); projected.GreaterThan(limit) {
+			v.over = append(v.over, fmt.Sprintf("%s (projected %s + %s of %s)", name, month.StringFixed(2), extra.StringFixed(2), limit.StringFixed(2)))
 		}
 	}
 	for _, b := range budgets {
@@ -79,21 +78,26 @@ func overBudget(ctx context.Context, bs BudgetStore, p *policy.Service, service 
 		if b.Period != "monthly" || b.Team != "" || b.Feature != "" || (b.Service != "" && !p.CoveredByBudget(b.Service)) {
 			continue
 		}
-		days, err := bs.DailyCosts(ctx, store.CostFilter{Service: b.Service, Currency: b.Currency}, from, yesterday)
+		// The budget's month-end is its scope's overall figure, the one
+		// the exporter, the admin API and Grafana show for it.
+		by, err := bs.DailyCostsByService(ctx, store.CostFilter{Service: b.Service, Currency: b.Currency}, from, last)
 		if err != nil {
 			return v, err
 		}
-		check(b.Name, b.Limit, days)
+		month, ok := projection.Summarize(by, last).Total("monthly")
+		check(b.Name, b.Limit, month, ok)
 	}
 	// The policy's ceiling is also judged on what the service is billed:
 	// the priced ceiling (decision) sees only the levels' prices.
 	if c := p.MonthlyCostCeiling; c != nil && p.Mapped() {
-		lc, err := bs.BillingLineCosts(ctx, p.BillingLines(), "USD", from, yesterday)
+		lc, err := bs.BillingLineCosts(ctx, p.BillingLines(), "USD", from, last)
 		if err != nil {
 			return v, err
 		}
 		if lc.Matched() {
-			check("the monthly cost ceiling on "+service+"'s billing lines", *c, lc.Daily())
+			if pr, err := projection.Project(lc.Daily(), last); err == nil {
+				check("the monthly cost ceiling on "+service+"'s billing lines", *c, pr.Total("monthly"), true)
+			}
 		} else {
 			v.notes = append(v.notes, service+"'s billing lines matched no cost row: its billed cost is unknown")
 		}

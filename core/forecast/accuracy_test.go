@@ -2,9 +2,9 @@ package forecast
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"testing"
+
+	"github.com/wedsync/scaling/core/forecast/synthetic"
 )
 
 // Synthetic daily series of the shapes a cost or usage series takes, for the
@@ -15,26 +15,6 @@ const (
 	seeds       = 10
 )
 
-// A shape is a noise-free signal and the relative noise laid over it.
-var shapes = []struct {
-	name   string
-	signal func(t int) float64
-	noise  float64
-}{
-	// 10 % a month, the spec's growth.
-	{"compound", func(t int) float64 { return 100 * math.Pow(1.10, float64(t)/30.4) }, 0.03},
-	{"linear", func(t int) float64 { return 100 + 1.5*float64(t) }, 0.03},
-	// Weekday traffic ±25 % on a linear trend.
-	{"seasonal_trend", func(t int) float64 {
-		week := []float64{1.10, 1.20, 1.20, 1.15, 1.05, 0.65, 0.65}
-		return (100 + 0.8*float64(t)) * week[t%7]
-	}, 0.03},
-	// Slower compound growth buried in 10 % noise: against the noisy
-	// observations no method can do better than the noise (≈ 8 % MAPE),
-	// so this shape is also scored against the signal itself.
-	{"noisy", func(t int) float64 { return 100 * math.Pow(1.05, float64(t)/30.4) }, 0.10},
-}
-
 type scores struct {
 	chosen, plFull, pl30   float64 // against the observations
 	chosenSignal, plSignal float64 // against the noise-free signal
@@ -44,16 +24,10 @@ type scores struct {
 // accuracy returns the mean 3-month-ahead MAPE (over every day of the three
 // months) over the seeds, of the chosen method and of predict_linear over
 // the whole history and over 30 days.
-func accuracy(signal func(int) float64, noise float64) scores {
+func accuracy(shape synthetic.Shape) scores {
 	s := scores{methods: map[string]int{}}
 	for seed := range seeds {
-		rng := rand.New(rand.NewPCG(uint64(seed), 42))
-		y := make([]float64, historyDays+aheadDays)
-		truth := make([]float64, len(y))
-		for i := range y {
-			truth[i] = signal(i)
-			y[i] = truth[i] * (1 + noise*rng.NormFloat64())
-		}
+		y, truth := shape.Series(uint64(seed), historyDays+aheadDays)
 		hist, future, futureSignal := y[:historyDays], y[historyDays:], truth[historyDays:]
 		r, err := Choose(hist, Options{Period: 7})
 		if err != nil {
@@ -78,11 +52,11 @@ func accuracy(signal func(int) float64, noise float64) scores {
 // (predict_linear(x[365d], 90d) and over a 30-day window), and the ratio of
 // the chosen method's error to predict_linear's (goal ≤ 0.7, MAPE ≤ 10 %).
 func BenchmarkForecastAccuracy(b *testing.B) {
-	for _, s := range shapes {
-		b.Run(s.name, func(b *testing.B) {
+	for _, s := range synthetic.Shapes {
+		b.Run(s.Name, func(b *testing.B) {
 			var r scores
 			for range b.N {
-				r = accuracy(s.signal, s.noise)
+				r = accuracy(s)
 			}
 			b.ReportMetric(100*r.chosen, "chosen_mape_%")
 			b.ReportMetric(100*r.plFull, "predict_linear_mape_%")
@@ -91,7 +65,7 @@ func BenchmarkForecastAccuracy(b *testing.B) {
 			b.ReportMetric(100*r.chosenSignal, "chosen_vs_signal_mape_%")
 			b.ReportMetric(100*r.plSignal, "predict_linear_vs_signal_mape_%")
 			b.ReportMetric(r.chosenSignal/r.plSignal, "ratio_vs_signal")
-			b.Logf("%s: methods chosen %v", s.name, r.methods)
+			b.Logf("%s: methods chosen %v", s.Name, r.methods)
 		})
 	}
 }
@@ -101,20 +75,20 @@ func BenchmarkForecastAccuracy(b *testing.B) {
 // where growth is not a straight line and stay close to it where it is.
 func TestAccuracyAgainstPredictLinear(t *testing.T) {
 	t.Parallel()
-	for _, s := range shapes {
-		t.Run(s.name, func(t *testing.T) {
+	for _, s := range synthetic.Shapes {
+		t.Run(s.Name, func(t *testing.T) {
 			t.Parallel()
-			r := accuracy(s.signal, s.noise)
+			r := accuracy(s)
 			t.Logf("chosen %.2f %% (%v), predict_linear %.2f %%; against the signal %.2f %% and %.2f %%",
 				100*r.chosen, r.methods, 100*r.plFull, 100*r.chosenSignal, 100*r.plSignal)
 			c, f := r.chosen, r.plFull
-			if s.noise > 0.05 {
+			if s.Noise > 0.05 {
 				c, f = r.chosenSignal, r.plSignal
 			}
 			if c > 0.10 {
 				t.Errorf("3-month-ahead MAPE %.3f above 10 %%", c)
 			}
-			if s.name == "linear" {
+			if s.Name == "linear" {
 				if c > 1.2*f+0.005 {
 					t.Errorf("on a straight line the chooser (%.3f) is much worse than predict_linear (%.3f)", c, f)
 				}

@@ -20,6 +20,7 @@ func Cost() *dashboard.DashboardBuilder {
 	breakdown := func(by string) *piechart.PanelBuilder {
 		return piechart.NewPanelBuilder().Title("By " + by).
 			Datasource(pluginDS).WithTarget(ws("A", "cost_breakdown", map[string]any{"groupBy": by, "interval": "total"})).
+			WithTransformation(moneyAsNumbers("cost_breakdown")).
 			ReduceOptions(common.NewReduceDataOptionsBuilder().Values(true).Fields("/^cost$/").Calcs([]string{"lastNotNull"})).
 			PieType(piechart.PieChartTypeDonut).Unit("currencyUSD").Height(8).Span(8)
 	}
@@ -27,22 +28,27 @@ func Cost() *dashboard.DashboardBuilder {
 		Description("Cost by service, team and feature; trends, projections, budgets, anomalies and recommendations.").
 		WithPanel(stat.NewPanelBuilder().Title("This month").
 			Datasource(pluginDS).WithTarget(ws("A", "cost_current", nil)).
+			WithTransformation(moneyAsNumbers("cost_current")).
 			ReduceOptions(lastNotNull("/^(month_to_date|previous_month_to_date|change|month_projection|budget|budget_utilization)$/")).
 			TextMode(common.BigValueTextModeValueAndName).Unit("currencyUSD").Overrides(money).Height(5).Span(16)).
 		WithPanel(stat.NewPanelBuilder().Title("Projection (forecast)").
-			Description("Month-end and next-month totals forecast by core/forecast (method chosen by back-testing).").
+			Description("Month-end and next-month totals from core/projection (the month-end every screen shows; per-service methods chosen by back-testing).").
 			Datasource(pluginDS).WithTarget(ws("A", "cost_projection", nil)).
+			WithTransformation(moneyAsNumbers("cost_projection")).
 			ReduceOptions(lastNotNull("/^(month_projection|next_month_projection|method)$/")).
 			TextMode(common.BigValueTextModeValueAndName).Unit("currencyUSD").Height(5).Span(8)).
 		WithRow(row("Trends")).
 		WithPanel(timeseries.NewPanelBuilder().Title("Daily cost by service").
 			Datasource(pluginDS).WithTarget(ws("A", "cost_trend", map[string]any{"groupBy": "service"})).
+			WithTransformation(moneyAsNumbers("cost_trend")).
 			Unit("currencyUSD").DrawStyle(common.GraphDrawStyleBars).Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).Height(8).Span(12)).
 		WithPanel(timeseries.NewPanelBuilder().Title("Daily cost and its forecast").
 			Datasource(pluginDS).WithTarget(ws("A", "cost_projection", nil)).
+			WithTransformation(moneyAsNumbers("cost_projection")).
 			Unit("currencyUSD").Height(8).Span(12)).
 		WithPanel(barchart.NewPanelBuilder().Title("Monthly cost by service, 12 months").
 			Datasource(pluginDS).WithTarget(ws("A", "cost_breakdown", map[string]any{"groupBy": "service", "interval": "month"})).
+			WithTransformation(moneyAsNumbers("cost_breakdown")).
 			TimeFrom("12M").Stacking(common.StackingModeNormal).Unit("currencyUSD").Height(8).Span(24)).
 		WithRow(row("Breakdown")).
 		WithPanel(breakdown("service")).
@@ -50,7 +56,8 @@ func Cost() *dashboard.DashboardBuilder {
 		WithPanel(breakdown("feature")).
 		WithRow(row("Budgets and anomalies")).
 		WithPanel(table.NewPanelBuilder().Title("Budgets").
-			Datasource(pluginDS).WithTarget(ws("A", "budgets", nil)).Height(7).Span(12)).
+			Datasource(pluginDS).WithTarget(ws("A", "budgets", nil)).
+			WithTransformation(moneyAsNumbers("budgets")).Height(7).Span(12)).
 		WithPanel(timeseries.NewPanelBuilder().Title("Budget utilization").
 			Datasource(promDS).WithTarget(prom("A", `max by (budget) (wedsync_budget_utilization_ratio)`, "{{budget}}")).
 			WithTarget(prom("B", `max by (budget) (wedsync_budget_projected_spend_usd / wedsync_budget_limit_usd)`, "{{budget}} projected")).
@@ -69,6 +76,7 @@ func Cost() *dashboard.DashboardBuilder {
 		WithPanel(table.NewPanelBuilder().Title("Optimization recommendations").
 			Description("Negative impact is a saving; an unpriced service's is unknown. Approve, then implement, or reject with a reason (Editor role); each goes through the control-plane API. Implemented only once its action completed at the target: last_error says why an attempt did not.").
 			Datasource(pluginDS).WithTarget(ws("A", "recommendations", map[string]any{"allTime": true, "limit": 200})).
+			WithTransformation(moneyAsNumbers("recommendations")).
 			Overrides(hide("description")).
 			Actions([]cog.Builder[dashboard.Action]{
 				action("Approve", "recommendations/${__data.fields.id}/approve", "Approve “${__data.fields.title}”?", "approve-${__data.fields.id}", ""),

@@ -80,8 +80,9 @@ func Overview() *dashboard.DashboardBuilder {
 			Datasource(promDS).WithTarget(promInstant("A", `max by (phase) (wedsync_growth_phase_progress_ratio)`, "{{phase}}")).
 			Unit("percentunit").Min(0).Max(1).Thresholds(steps("green", 0.8, "orange", 1.0, "red")).Height(6).Span(8)).
 		WithPanel(stat.NewPanelBuilder().Title("This month: cost, budget, projection").
-			Description("Month to date, the monthly budget and the run-rate projection to the month's end (PostgreSQL, through the plugin).").
+			Description("Month to date, the monthly budget and the projection to the month's end (core/projection: the figure the Cost dashboard, the exporter and the admin API show), through the plugin.").
 			Datasource(pluginDS).WithTarget(ws("A", "cost_current", nil)).
+			WithTransformation(moneyAsNumbers("cost_current")).
 			ReduceOptions(lastNotNull("/^(month_to_date|budget|month_projection|budget_utilization)$/")).
 			TextMode(common.BigValueTextModeValueAndName).Unit("currencyUSD").
 			Overrides([]cog.Builder[dashboard.DashboardFieldConfigSourceOverrides]{unitFor("budget_utilization", "percentunit")}).Height(6).Span(16))

@@ -12,7 +12,10 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+
+	"github.com/wedsync/scaling/grafana-plugin/pkg/plugin"
 )
 
 // Datasource uids, as compose/grafana/provisioning names them.
@@ -88,4 +91,24 @@ func promInstant(refID, expr, legend string) *prometheus.DataqueryBuilder {
 		b = b.LegendFormat(legend)
 	}
 	return b
+}
+
+// moneyAsNumbers is the convertFieldType transformation that turns the
+// plugin's decimal-string money fields of these query types into numbers
+// for a panel to draw (the frames stay exact; the number is for display).
+// Nullable money fields are left as text: Grafana 12.3 converts a null to 0
+// (grafana/grafana#120862), and an unknown amount must not read as $0.
+func moneyAsNumbers(queryTypes ...string) dashboard.DataTransformerConfig {
+	var conv []map[string]any
+	seen := map[string]bool{}
+	for _, qt := range queryTypes {
+		for _, m := range plugin.MoneyFields[qt] {
+			if m.Nullable || seen[m.Name] {
+				continue
+			}
+			seen[m.Name] = true
+			conv = append(conv, map[string]any{"targetField": m.Name, "destinationType": "number"})
+		}
+	}
+	return dashboard.DataTransformerConfig{Id: "convertFieldType", Options: map[string]any{"fields": map[string]any{}, "conversions": conv}}
 }

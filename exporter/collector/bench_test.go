@@ -147,8 +147,8 @@ func BenchmarkScrape(b *testing.B) {
 			s := ss.s
 			entries := []Entry{
 				{Name: "costs", Kind: OnCostChange, Collector: Costs{Store: s, BaselineDays: 7}},
-				{Name: "budgets", Kind: OnCostChange, Collector: Budgets{Store: s, History: 180, Season: 7, Logger: discard}},
-				{Name: "projections", Kind: OnCostChange, Collector: Projections{Store: s, History: 180, Season: 7}},
+				{Name: "budgets", Kind: OnCostChange, Collector: Budgets{Store: s, Logger: discard}},
+				{Name: "projections", Kind: OnCostChange, Collector: Projections{Store: s}},
 				{Name: "users", Kind: EverySnapshot, Collector: Users{Phases: s}},
 			}
 			reg := prometheus.NewRegistry()

@@ -17,7 +17,7 @@ import (
 // BudgetStore is what the budget collector reads and keeps.
 type BudgetStore interface {
 	RefreshBudgetSpend(ctx context.Context, asOf time.Time) ([]store.Budget, error)
-	DailyCosts(ctx context.Context, f store.CostFilter, from, to time.Time) ([]store.DailyCost, error)
+	DailyCostsByService(ctx context.Context, f store.CostFilter, from, to time.Time) (map[string][]store.DailyCost, error)
 }
 
 var (
@@ -31,12 +31,12 @@ var (
 )
 
 // Budgets refreshes every active budget's spend from cost_tracking and
-// exports it with its thresholds and its projection to the period's end.
+// exports it with its thresholds and its projection to the period's end:
+// the overall projection (core/projection.Summarize) of the services in its
+// scope, the same figure the admin API and Grafana show for that scope.
 type Budgets struct {
-	Store   BudgetStore
-	History int
-	Season  int
-	Logger  *slog.Logger
+	Store  BudgetStore
+	Logger *slog.Logger
 }
 
 func (b Budgets) Update(ctx context.Context, now time.Time, ch chan<- prometheus.Metric) error {
@@ -44,7 +44,7 @@ func (b Budgets) Update(ctx context.Context, now time.Time, ch chan<- prometheus
 	if err != nil {
 		return err
 	}
-	last := yesterday(now)
+	last := projection.LastDay(now)
 	for _, bg := range budgets {
 		if bg.Currency != "USD" {
 			b.Logger.Warn("budget not in USD left out", "budget", bg.Name, "currency", bg.Currency)
@@ -57,17 +57,21 @@ func (b Budgets) Update(ctx context.Context, now time.Time, ch chan<- prometheus
 		for _, t := range bg.AlertThresholds {
 			ch <- gauge(budgetThreshDesc, decimal.New(int64(t), -2), bg.Name, strconv.Itoa(t))
 		}
-		days, err := b.Store.DailyCosts(ctx, store.CostFilter{Service: bg.Service, Team: bg.Team, Feature: bg.Feature, Currency: bg.Currency},
-			projection.HistoryStart(last, b.History), last)
+		by, err := b.Store.DailyCostsByService(ctx, store.CostFilter{Service: bg.Service, Team: bg.Team, Feature: bg.Feature, Currency: bg.Currency},
+			projection.HistoryStart(last), last)
 		if err != nil {
 			return fmt.Errorf("budget %s: %w", bg.Name, err)
 		}
-		pr, err := projection.Project(days, last, b.History, b.Season)
-		if err != nil {
-			return fmt.Errorf("budget %s: %w", bg.Name, err)
+		sum := projection.Summarize(by, last)
+		total, ok := sum.Total(bg.Period)
+		if !ok {
+			// No projection is not a projection of 0: the series is
+			// absent, and the other budgets stand.
+			b.Logger.Info("budget projection skipped: too little history", "budget", bg.Name)
+			continue
 		}
-		ch <- gauge(budgetProjDesc, pr.Total(bg.Period), bg.Name)
-		ch <- gaugeF(budgetProjConfDsc, pr.Confidence, bg.Name)
+		ch <- gauge(budgetProjDesc, total, bg.Name)
+		ch <- gaugeF(budgetProjConfDsc, sum.Overall.Confidence, bg.Name)
 	}
 	return nil
 }

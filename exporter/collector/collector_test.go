@@ -131,21 +131,26 @@ func TestProjections(t *testing.T) {
 	t.Parallel()
 	s := storetest.New(t)
 	seedMonth(t, s)
-	golden(t, Projections{Store: s, History: 180, Season: 7}, "projections")
+	golden(t, Projections{Store: s}, "projections")
 	// A flat 1.00 a day since October: the month is 16 days of actual
-	// cost and 14 forecast at 1.00.
+	// cost and 14 forecast at 1.00. A service seen for the first time
+	// yesterday cannot be projected yet: it is left out, the others stay.
 	var flat []store.CostRecord
 	for d := day(1).AddDate(0, 0, -20); !d.After(day(16)); d = d.AddDate(0, 0, 1) {
 		flat = append(flat, rec(d, "flat", "x", "", "1.00"))
 	}
+	flat = append(flat, rec(day(16), "brand-new", "x", "", "4.00"))
 	seed(t, s, "flat", flat)
 	ch := make(chan prometheus.Metric, 100)
-	if err := (Projections{Store: s, History: 180, Season: 7}).Update(context.Background(), now, ch); err != nil {
+	if err := (Projections{Store: s}).Update(context.Background(), now, ch); err != nil {
 		t.Fatal(err)
 	}
 	close(ch)
 	found := false
 	for m := range ch {
+		if metricLabels(m)["service"] == "brand-new" {
+			t.Errorf("a projection of one day of cost: %s", m.Desc())
+		}
 		if strings.Contains(m.Desc().String(), `"wedsync_cost_projection_usd"`) {
 			got := testutil.ToFloat64(constCollector{m})
 			if labels := metricLabels(m); labels["service"] == "flat" && labels["horizon"] == "month" {
@@ -191,7 +196,7 @@ func TestBudgetsGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	golden(t, Budgets{Store: s, History: 180, Season: 7, Logger: discard}, "budgets")
+	golden(t, Budgets{Store: s, Logger: discard}, "budgets")
 }
 
 func TestCustomGolden(t *testing.T) {

@@ -3,7 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
-	"sort"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,37 +30,34 @@ var (
 )
 
 // Projections forecasts every service's cost to the end of the month,
-// quarter and year.
+// quarter and year with core/projection, which owns the history, the season
+// and the last day counted: the admin API and Grafana show the same figures.
 type Projections struct {
-	Store ProjectionStore
-	// History is how many days the methods are fitted on.
-	History int
-	// Season in days (Holt-Winters).
-	Season int
+	Store  ProjectionStore
+	Logger *slog.Logger // optional: services too short to project
 }
 
 func (p Projections) Update(ctx context.Context, now time.Time, ch chan<- prometheus.Metric) error {
-	last := yesterday(now)
-	from := projection.HistoryStart(last, p.History)
-	by, err := p.Store.DailyCostsByService(ctx, store.CostFilter{}, from, last)
+	last := projection.LastDay(now)
+	by, err := p.Store.DailyCostsByService(ctx, store.CostFilter{}, projection.HistoryStart(last), last)
 	if err != nil {
 		return fmt.Errorf("daily costs: %w", err)
 	}
-	services := make([]string, 0, len(by))
-	for s := range by {
-		services = append(services, s)
-	}
-	sort.Strings(services)
-	for _, svc := range services {
-		pr, err := projection.Project(by[svc], last, p.History, p.Season)
-		if err != nil {
-			return fmt.Errorf("project %s: %w", svc, err)
+	sum := projection.Summarize(by, last)
+	for _, svc := range sum.Services {
+		if svc.Err != nil {
+			// One new service must not take the others' projections
+			// down: it has no series until it has history.
+			if p.Logger != nil {
+				p.Logger.Info("cost projection skipped", "service", svc.Name, "err", svc.Err)
+			}
+			continue
 		}
 		for _, h := range projection.Horizons {
-			ch <- gauge(projectionDesc, pr.Total(h.Period), svc, h.Label)
-			ch <- gaugeF(projectionConfidenceDesc, pr.Confidence, svc, h.Label)
+			ch <- gauge(projectionDesc, svc.Projected[h.Period], svc.Name, h.Label)
+			ch <- gaugeF(projectionConfidenceDesc, svc.Confidence, svc.Name, h.Label)
 		}
-		ch <- gaugeF(projectionMethodDesc, 1, svc, pr.Method)
+		ch <- gaugeF(projectionMethodDesc, 1, svc.Name, svc.Method)
 	}
 	return nil
 }

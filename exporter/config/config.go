@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wedsync/scaling/core/config"
+	"github.com/wedsync/scaling/core/projection"
 	"github.com/wedsync/scaling/exporter/attribution"
 	"github.com/wedsync/scaling/exporter/billing"
 )
@@ -147,11 +148,13 @@ type Metrics struct {
 	// BaselineDays: the days before yesterday averaged into the baseline
 	// (default 7).
 	BaselineDays int `yaml:"baseline_days,omitempty"`
-	// ForecastHistory: the days of cost the projections are fitted on
-	// (default 180d).
+	// ForecastHistory and Season are no longer settings: the history and
+	// season of every cost projection are core/projection's, so that the
+	// exporter, the admin API, the budget guard and Grafana show the same
+	// month-end. They are still decoded only to refuse them with that
+	// reason rather than as unknown fields.
 	ForecastHistory Duration `yaml:"forecast_history,omitempty"`
-	// Season of the Holt-Winters method, in days (default 7).
-	Season int `yaml:"season,omitempty"`
+	Season          int      `yaml:"season,omitempty"`
 	// CustomMaxAge: performance_metrics rows older than this are not
 	// exported (default 1h); CustomMaxSeries bounds them (default 1000).
 	CustomMaxAge    Duration `yaml:"custom_max_age,omitempty"`
@@ -238,10 +241,6 @@ func (f *File) ApplyDefaults() {
 	m.SnapshotInterval = or(m.SnapshotInterval, Duration(30*time.Second))
 	if m.BaselineDays == 0 {
 		m.BaselineDays = 7
-	}
-	m.ForecastHistory = or(m.ForecastHistory, Duration(180*24*time.Hour))
-	if m.Season == 0 {
-		m.Season = 7
 	}
 	m.CustomMaxAge = or(m.CustomMaxAge, Duration(time.Hour))
 	if m.CustomMaxSeries == 0 {
@@ -330,11 +329,11 @@ func (f *File) Validate() error {
 	if m.BaselineDays < 1 || m.BaselineDays > 90 {
 		add("metrics.baseline_days: must be 1…90, got %d", m.BaselineDays)
 	}
-	if d := m.ForecastHistory.D(); d < 14*24*time.Hour || d > 3*366*24*time.Hour {
-		add("metrics.forecast_history: must be 14d…3y, got %s", m.ForecastHistory)
+	if m.ForecastHistory != 0 {
+		add("metrics.forecast_history: no longer a setting: every projection is fitted on core/projection's %d days, so all screens agree; remove it", projection.HistoryDays)
 	}
-	if m.Season < 1 || m.Season > 31 {
-		add("metrics.season: must be 1…31 days, got %d", m.Season)
+	if m.Season != 0 {
+		add("metrics.season: no longer a setting: every projection uses core/projection's %d-day season, so all screens agree; remove it", projection.SeasonDays)
 	}
 	if m.CustomMaxAge <= 0 {
 		add("metrics.custom_max_age: must be positive, got %s", m.CustomMaxAge)

@@ -32,7 +32,7 @@ func TestDefaults(t *testing.T) {
 	}
 	r := f.Sources[0].Refresh
 	if r.Interval.String() != "1h" || r.Timeout.String() != "2m" || r.Lookback.String() != "3d" || r.Backfill.String() != "5w" ||
-		r.Backoff.Initial.String() != "1m" || r.Backoff.Max.String() != "1h" || f.Metrics.BaselineDays != 7 || f.Metrics.Season != 7 ||
+		r.Backoff.Initial.String() != "1m" || r.Backoff.Max.String() != "1h" || f.Metrics.BaselineDays != 7 ||
 		f.Metrics.SnapshotInterval.String() != "30s" || f.Capacity.Service != "database" {
 		t.Errorf("defaults: %+v %+v", r, f.Metrics)
 	}
@@ -136,8 +136,8 @@ metrics: {baseline_days: 100, forecast_history: 1d, season: 40}
 		"capacity.resources[2].usage: needs application_database",
 		"capacity.resources[2].query: only for usage query",
 		"metrics.baseline_days: must be 1…90, got 100",
-		"metrics.forecast_history: must be 14d…3y, got 1d",
-		"metrics.season: must be 1…31 days, got 40",
+		"metrics.forecast_history: no longer a setting: every projection is fitted on core/projection's 180 days, so all screens agree; remove it",
+		"metrics.season: no longer a setting: every projection uses core/projection's 7-day season, so all screens agree; remove it",
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))

@@ -89,6 +89,8 @@ func TestServe(t *testing.T) {
 	dsn := storetest.DSN(t)
 	dsnFile := writeFile(t, dir, "dsn", dsn)
 	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	// Three days of domains: a service with less history is not projected.
+	before := [2]string{time.Now().UTC().AddDate(0, 0, -3).Format(time.DateOnly), time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly)}
 	cfg := writeFile(t, dir, "exporter.yml", fmt.Sprintf(`
 sources:
   - {name: acme, type: focus, focus: {paths: [%q], service: acme}}
@@ -103,7 +105,9 @@ capacity:
     - {resource: database_storage, usage: database_size, unit: bytes, limit: 8589934592}
 metrics: {snapshot_interval: 1s}
 `, filepath.Join(dir, "*.csv"), writeFile(t, dir, "manual.yml", fmt.Sprintf(
-		"entries: [{date: %q, service: domains, amount: 12.50, team: platform}, {date: %q, service: bad, amount: 1e400}]\n", yesterday, yesterday)), dsnFile))
+		"entries: [{date: %q, service: domains, amount: 12.50, team: platform}, {date: %q, service: bad, amount: 1e400}, "+
+			"{date: %q, service: domains, amount: 12.50, team: platform}, {date: %q, service: domains, amount: 12.50, team: platform}]\n",
+		yesterday, yesterday, before[0], before[1])), dsnFile))
 	port, err := devstack.FreePort()
 	if err != nil {
 		t.Fatal(err)

@@ -168,7 +168,6 @@ func buildRunners(cfg *config.File, st *store.Store, app *store.AppDB, onChange 
 
 func buildCollectors(cfg *config.File, st *store.Store, app *store.AppDB, logger *slog.Logger) []collector.Entry {
 	m := cfg.Metrics
-	history := int(m.ForecastHistory.D() / (24 * time.Hour))
 	invoices := map[string][]billing.Invoice{}
 	for _, s := range cfg.Sources {
 		if s.Supabase != nil && len(s.Supabase.Invoices) > 0 {
@@ -186,8 +185,8 @@ func buildCollectors(cfg *config.File, st *store.Store, app *store.AppDB, logger
 	}
 	return []collector.Entry{
 		{Name: "costs", Kind: collector.OnCostChange, Collector: collector.Costs{Store: st, BaselineDays: m.BaselineDays}},
-		{Name: "budgets", Kind: collector.OnCostChange, Collector: collector.Budgets{Store: st, History: history, Season: m.Season, Logger: logger}},
-		{Name: "projections", Kind: collector.OnCostChange, Collector: collector.Projections{Store: st, History: history, Season: m.Season}},
+		{Name: "budgets", Kind: collector.OnCostChange, Collector: collector.Budgets{Store: st, Logger: logger}},
+		{Name: "projections", Kind: collector.OnCostChange, Collector: collector.Projections{Store: st, Logger: logger}},
 		{Name: "invoices", Kind: collector.OnCostChange, Collector: collector.Invoices{Store: st, Invoices: invoices}},
 		{Name: "capacity", Kind: collector.EverySnapshot, Collector: capacity},
 		{Name: "users", Kind: collector.EverySnapshot, Collector: users},

@@ -16,7 +16,7 @@ const (
 	QueryScalingEventSummary = "scaling_event_summary" // counts per interval
 	QueryGrowthPhases        = "growth_phases"         // the phases, the active one marked
 	QueryGrowthProgress      = "growth_progress"       // users and progress through the active phase
-	QueryCostCurrent         = "cost_current"          // month to date, last month, run rate, budget
+	QueryCostCurrent         = "cost_current"          // month to date, last month, projection, budget
 	QueryCostTrend           = "cost_trend"            // daily cost over the range
 	QueryCostBreakdown       = "cost_breakdown"        // by service, team, feature, resource or source
 	QueryCostProjection      = "cost_projection"       // forecast of daily cost, month-end figure

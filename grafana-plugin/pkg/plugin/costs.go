@@ -11,7 +11,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/shopspring/decimal"
 
-	"github.com/wedsync/scaling/core/forecast"
+	"github.com/wedsync/scaling/core/projection"
 	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/grafana-plugin/pkg/models"
 )
@@ -49,6 +49,16 @@ func fromDay(q query, asOf time.Time) time.Time {
 	return from
 }
 
+func earliest(ts ...time.Time) time.Time {
+	out := ts[0]
+	for _, t := range ts[1:] {
+		if t.Before(out) {
+			out = t
+		}
+	}
+	return out
+}
+
 func sumDaily(ds []store.DailyCost, from, to time.Time) decimal.Decimal {
 	s := decimal.Zero
 	for _, c := range ds {
@@ -59,9 +69,21 @@ func sumDaily(ds []store.DailyCost, from, to time.Time) decimal.Decimal {
 	return s
 }
 
-// money is the display figure of an amount: frames carry float64, so the
-// conversion happens here, after every sum and projection was done in decimal.
-func money(d decimal.Decimal) float64 { return d.Round(2).InexactFloat64() }
+// money is an amount as a frame carries it: the exact decimal string, every
+// digit the store holds. Grafana turns it into a number only to draw it (a
+// convertFieldType transformation in the dashboards), after every sum and
+// projection was done in decimal here; the frame itself never holds a
+// rounded float.
+func money(d decimal.Decimal) string { return d.String() }
+
+// optMoney is money that may be unknown: nil, never 0.
+func optMoney(d decimal.NullDecimal) *string {
+	if !d.Valid {
+		return nil
+	}
+	v := money(d.Decimal)
+	return &v
+}
 
 // ratio is a/b for display (a share or a utilization), nil when b is not positive.
 func ratio(a, b decimal.Decimal) *float64 {
@@ -72,17 +94,38 @@ func ratio(a, b decimal.Decimal) *float64 {
 	return &v
 }
 
-// runRate extends spend over elapsed days to a period of total days.
-func runRate(spend decimal.Decimal, elapsed, total int64) decimal.Decimal {
-	if elapsed <= 0 {
-		return decimal.Zero
+// projectionLast is the last day a projection counts as actual for a query
+// ending on asOf: core/projection's last complete day, or asOf itself when
+// the range ends earlier.
+func (d *Datasource) projectionLast(asOf time.Time) time.Time {
+	if last := projection.LastDay(d.now()); asOf.Before(last) {
+		return asOf
 	}
-	return spend.Div(decimal.NewFromInt(elapsed)).Mul(decimal.NewFromInt(total))
+	return projection.LastDay(d.now())
+}
+
+// summarize is core/projection's summary of the services in the filter's
+// scope through last: the figures the exporter and the admin API show.
+func summarize(ctx context.Context, st *store.Store, f store.CostFilter, last time.Time) (projection.Summary, error) {
+	by, err := st.DailyCostsByService(ctx, f, projection.HistoryStart(last), last)
+	if err != nil {
+		return projection.Summary{}, err
+	}
+	return projection.Summarize(by, last), nil
+}
+
+// excludedNotice says which services a total leaves out.
+func excludedNotice(s projection.Summary) []data.Notice {
+	if len(s.Excluded) == 0 {
+		return nil
+	}
+	return []data.Notice{{Severity: data.NoticeSeverityInfo, Text: "not projected yet (too little history), left out of the projection: " + strings.Join(s.Excluded, ", ")}}
 }
 
 // costCurrent is one row: month to date as of the range's end, the same
-// days of the previous month, the month's run-rate projection and the
-// monthly budget of exactly this scope, if any.
+// days of the previous month, the month's projection (core/projection, the
+// month-end every screen shows) and the monthly budget of exactly this
+// scope; the budget fields are absent when there is none.
 func (d *Datasource) costCurrent(ctx context.Context, q query) (data.Frames, error) {
 	var m models.CostQuery
 	if err := decode(q, &m); err != nil {
@@ -106,32 +149,45 @@ func (d *Datasource) costCurrent(ctx context.Context, q query) (data.Frames, err
 	mtd := sumDaily(daily, monthStart, asOf)
 	prev := sumDaily(daily, prevStart, prevTo)
 	today := sumDaily(daily, asOf, asOf)
-	projected := runRate(mtd, int64(asOf.Day()), int64(store.PeriodEnd("monthly", asOf).Day()))
-	change := ratio(mtd.Sub(prev), prev)
-	var budget, util, projUtil *float64
+	sum, err := summarize(ctx, st, storeCostFilter(m.CostFilter), d.projectionLast(asOf))
+	if err != nil {
+		return nil, err
+	}
+	projTotal, projOK := sum.Total("monthly")
+	unit := &data.FieldConfig{Unit: currencyUnit(currencyOf(m.CostFilter))}
+	f := data.NewFrame("cost_current",
+		data.NewField("as_of", nil, []time.Time{asOf}),
+		data.NewField("day", nil, []string{money(today)}).SetConfig(unit),
+		data.NewField("month_to_date", nil, []string{money(mtd)}).SetConfig(unit),
+		data.NewField("previous_month_to_date", nil, []string{money(prev)}).SetConfig(unit),
+		data.NewField("change", nil, []*float64{ratio(mtd.Sub(prev), prev)}).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
+	)
+	// Without a projection the field is absent rather than null: Grafana
+	// 12.3's convertFieldType turns a null into 0 (grafana/grafana#120862),
+	// and an unknown month-end must never read as $0.
+	if projOK {
+		f.Fields = append(f.Fields, data.NewField("month_projection", nil, []string{projTotal.StringFixed(projection.Places)}).SetConfig(unit))
+	}
 	budgets, err := st.ListBudgets(ctx, true)
 	if err != nil {
 		return nil, err
 	}
 	for _, b := range budgets {
 		if b.Period == "monthly" && b.Service == m.Service && b.Team == m.Team && b.Feature == m.Feature && b.Currency == currencyOf(m.CostFilter) {
-			l := money(b.Limit)
-			budget, util, projUtil = &l, ratio(mtd, b.Limit), ratio(projected, b.Limit)
+			var projUtil *float64
+			if projOK {
+				projUtil = ratio(projTotal, b.Limit)
+			}
+			f.Fields = append(f.Fields,
+				data.NewField("budget", nil, []string{money(b.Limit)}).SetConfig(unit),
+				data.NewField("budget_utilization", nil, []*float64{ratio(mtd, b.Limit)}).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
+				data.NewField("projected_budget_utilization", nil, []*float64{projUtil}).SetConfig(&data.FieldConfig{Unit: "percentunit"}))
 			break
 		}
 	}
-	unit := &data.FieldConfig{Unit: currencyUnit(currencyOf(m.CostFilter))}
-	f := data.NewFrame("cost_current",
-		data.NewField("as_of", nil, []time.Time{asOf}),
-		data.NewField("day", nil, []float64{money(today)}).SetConfig(unit),
-		data.NewField("month_to_date", nil, []float64{money(mtd)}).SetConfig(unit),
-		data.NewField("previous_month_to_date", nil, []float64{money(prev)}).SetConfig(unit),
-		data.NewField("change", nil, []*float64{change}).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
-		data.NewField("month_projection", nil, []float64{money(projected)}).SetConfig(unit),
-		data.NewField("budget", nil, []*float64{budget}).SetConfig(unit),
-		data.NewField("budget_utilization", nil, []*float64{util}).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
-		data.NewField("projected_budget_utilization", nil, []*float64{projUtil}).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
-	)
+	if n := excludedNotice(sum); n != nil {
+		f.AppendNotices(n...)
+	}
 	return data.Frames{f}, nil
 }
 
@@ -154,7 +210,7 @@ func (d *Datasource) costTrend(ctx context.Context, q query) (data.Frames, error
 		if err != nil {
 			return nil, err
 		}
-		times, vals := make([]time.Time, len(daily)), make([]float64, len(daily))
+		times, vals := make([]time.Time, len(daily)), make([]string, len(daily))
 		for i, c := range daily {
 			times[i], vals[i] = c.Date.UTC(), money(c.Amount)
 		}
@@ -192,12 +248,15 @@ func wideCost(name, label string, buckets []time.Time, rows []store.CostAmount, 
 	for i, b := range buckets {
 		index[b.Unix()] = i
 	}
-	series := map[string][]float64{}
+	series := map[string][]string{}
 	totals := map[string]decimal.Decimal{}
 	for _, r := range rows {
 		v, ok := series[r.Key]
 		if !ok {
-			v = make([]float64, len(buckets))
+			v = make([]string, len(buckets))
+			for i := range v {
+				v[i] = "0"
+			}
 			series[r.Key] = v
 		}
 		if i, ok := index[r.Bucket.UTC().Unix()]; ok {
@@ -257,7 +316,7 @@ func (d *Datasource) costBreakdown(ctx context.Context, q query) (data.Frames, e
 	for _, r := range rows {
 		total = total.Add(r.Amount)
 	}
-	keys, amounts, shares := strs(len(rows)), make([]float64, len(rows)), make([]*float64, len(rows))
+	keys, amounts, shares := strs(len(rows)), strs(len(rows)), make([]*float64, len(rows))
 	for i, r := range rows {
 		keys[i], amounts[i], shares[i] = r.Key, money(r.Amount), ratio(r.Amount, total)
 	}
@@ -270,13 +329,12 @@ func (d *Datasource) costBreakdown(ctx context.Context, q query) (data.Frames, e
 	return data.Frames{f}, nil
 }
 
-// projectionHistory is how many days of history a projection is fitted on.
-const projectionHistory = 180
-
-// costProjection fits the daily cost (core/forecast picks the method by
-// back-testing: linear, compound or Holt-Winters with a weekly season) and
-// extends it past the range's end; a second frame gives the month-end and
-// next-month totals.
+// costProjection draws the daily cost and its forecast past the range's
+// end, and gives the month-end and next-month totals: core/projection's
+// figures for the services in scope (the month-end every screen shows), the
+// chart's line the sum of the services' daily forecasts. Actual and forecast
+// are two frames, so neither carries nulls that a conversion to numbers
+// would turn into zeros.
 func (d *Datasource) costProjection(ctx context.Context, q query) (data.Frames, error) {
 	var m models.CostProjectionQuery
 	if err := decode(q, &m); err != nil {
@@ -288,87 +346,99 @@ func (d *Datasource) costProjection(ctx context.Context, q query) (data.Frames, 
 	}
 	asOf := d.asOfDay(q)
 	from := fromDay(q, asOf)
-	histFrom := asOf.AddDate(0, 0, -(projectionHistory - 1))
-	if from.Before(histFrom) {
-		histFrom = from
-	}
-	daily, err := st.DailyCosts(ctx, storeCostFilter(m.CostFilter), histFrom, asOf)
+	last := d.projectionLast(asOf)
+	filter := storeCostFilter(m.CostFilter)
+	monthStart := store.PeriodStart("monthly", asOf)
+	daily, err := st.DailyCosts(ctx, filter, earliest(from, monthStart, last), asOf)
 	if err != nil {
 		return nil, err
 	}
-	monthEnd := store.PeriodEnd("monthly", asOf)
-	nextEnd := store.PeriodEnd("monthly", monthEnd.Add(day))
-	horizon := int(nextEnd.Sub(asOf) / day)
+	sum, err := summarize(ctx, st, filter, last)
+	if err != nil {
+		return nil, err
+	}
+	monthEnd := store.PeriodEnd("monthly", last.AddDate(0, 0, 1))
+	nextStart := monthEnd.Add(day)
+	nextEnd := store.PeriodEnd("monthly", nextStart)
+	horizon := int(nextEnd.Sub(last) / day)
 	if m.HorizonDays > 0 {
-		horizon = max(m.HorizonDays, int(monthEnd.Sub(asOf)/day))
-	}
-	// Leading days without any cost are before the history began.
-	first := 0
-	for first < len(daily) && daily[first].Amount.IsZero() {
-		first++
-	}
-	y := make([]float64, 0, len(daily)-first)
-	for _, c := range daily[first:] {
-		y = append(y, c.Amount.InexactFloat64())
-	}
-	var times []time.Time
-	var actual, projected []*float64
-	for _, c := range daily {
-		if c.Date.Before(from) {
-			continue
-		}
-		v := money(c.Amount)
-		times, actual, projected = append(times, c.Date.UTC()), append(actual, &v), append(projected, nil)
+		horizon = max(m.HorizonDays, int(monthEnd.Sub(last)/day))
 	}
 	unit := &data.FieldConfig{Unit: currencyUnit(currencyOf(m.CostFilter))}
-	method, confidence := "none", 0.0
-	var notice *data.Notice
-	mtd := sumDaily(daily, store.PeriodStart("monthly", asOf), asOf)
-	// The model works in float64; each projected day becomes cents before it
-	// is summed, so the month totals are decimal sums like every other.
-	restOfMonth, nextMonth := decimal.Zero, decimal.Zero
-	res, ferr := forecast.Choose(y, forecast.Options{Period: 7})
-	if ferr != nil {
-		notice = &data.Notice{Severity: data.NoticeSeverityWarning, Text: fmt.Sprintf("no projection: %v (%d days of cost history)", ferr, len(y))}
-	} else {
-		method, confidence = res.Method(), res.Confidence
-		if len(projected) > 0 { // join the lines at the last actual day
-			projected[len(projected)-1] = actual[len(actual)-1]
-		}
-		for i, v := range res.Forecast(horizon) {
-			c := decimal.NewFromFloat(math.Max(0, v)).Round(2)
-			t := asOf.AddDate(0, 0, i+1)
-			if !t.After(monthEnd) {
-				restOfMonth = restOfMonth.Add(c)
-			} else if !t.After(nextEnd) {
-				nextMonth = nextMonth.Add(c)
-			}
-			r := c.InexactFloat64()
-			times, actual, projected = append(times, t), append(actual, nil), append(projected, &r)
+	var times []time.Time
+	var actual []string
+	for _, c := range daily {
+		if !c.Date.Before(from) {
+			times, actual = append(times, c.Date.UTC()), append(actual, money(c.Amount))
 		}
 	}
-	series := data.NewFrame("cost_projection",
+	actualFrame := data.NewFrame("cost_projection",
 		data.NewField("time", nil, times),
-		data.NewField("actual", nil, actual).SetConfig(unit),
-		data.NewField("projected", nil, projected).SetConfig(unit),
-	)
-	series.SetMeta(&data.FrameMeta{Type: data.FrameTypeTimeSeriesWide})
-	if notice != nil {
-		series.AppendNotices(*notice)
+		data.NewField("actual", nil, actual).SetConfig(unit))
+	actualFrame.SetMeta(&data.FrameMeta{Type: data.FrameTypeTimeSeriesWide})
+
+	// The forecast line starts on the last actual day, so the two join.
+	fTimes := []time.Time{last}
+	fVals := []decimal.Decimal{sumDaily(daily, last, last)}
+	for i := range horizon {
+		fTimes, fVals = append(fTimes, last.AddDate(0, 0, i+1)), append(fVals, decimal.Zero)
 	}
+	nextMonth := decimal.Zero
+	projected := false
+	for _, svc := range sum.Services {
+		if svc.Err != nil {
+			continue
+		}
+		projected = true
+		for i, v := range svc.Projection.Extend(horizon) {
+			fVals[i+1] = fVals[i+1].Add(decimal.NewFromFloat(math.Max(0, v)).Round(projection.Places))
+		}
+		nextMonth = nextMonth.Add(svc.Projection.Forecasted(nextStart, nextEnd))
+	}
+	fStrs := strs(len(fVals))
+	for i, v := range fVals {
+		fStrs[i] = money(v)
+	}
+	forecastFrame := data.NewFrame("cost_projection_forecast",
+		data.NewField("time", nil, fTimes),
+		data.NewField("projected", nil, fStrs).SetConfig(unit))
+	forecastFrame.SetMeta(&data.FrameMeta{Type: data.FrameTypeTimeSeriesWide})
+
 	summary := data.NewFrame("cost_projection_summary",
-		data.NewField("as_of", nil, []time.Time{asOf}),
-		data.NewField("month_to_date", nil, []float64{money(mtd)}).SetConfig(unit),
-		data.NewField("month_projection", nil, []float64{money(mtd.Add(restOfMonth))}).SetConfig(unit),
-		data.NewField("next_month_projection", nil, []float64{money(nextMonth)}).SetConfig(unit),
+		data.NewField("as_of", nil, []time.Time{last}),
+		data.NewField("month_to_date", nil, []string{money(sumDaily(daily, monthStart, asOf))}).SetConfig(unit))
+	method, confidence := "none", 0.0
+	if projected {
+		confidence = sum.Overall.Confidence
+		method = "per service (core/projection)"
+		if len(sum.Services) == 1 {
+			method = sum.Services[0].Method
+		}
+		// Absent, not null, without a projection (see costCurrent).
+		mp, _ := sum.Total("monthly")
+		summary.Fields = append(summary.Fields,
+			data.NewField("month_projection", nil, []string{mp.StringFixed(projection.Places)}).SetConfig(unit),
+			data.NewField("next_month_projection", nil, []string{nextMonth.StringFixed(projection.Places)}).SetConfig(unit))
+	} else {
+		actualFrame.AppendNotices(data.Notice{Severity: data.NoticeSeverityWarning,
+			Text: fmt.Sprintf("no projection: too little cost history through %s", last.Format(time.DateOnly))})
+	}
+	summary.Fields = append(summary.Fields,
 		data.NewField("method", nil, []string{method}),
-		data.NewField("confidence", nil, []float64{math.Round(confidence*1000) / 1000}).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
-	)
-	return data.Frames{series, summary}, nil
+		data.NewField("confidence", nil, []float64{math.Round(confidence*1000) / 1000}).SetConfig(&data.FieldConfig{Unit: "percentunit"}))
+	if n := excludedNotice(sum); n != nil {
+		summary.AppendNotices(n...)
+	}
+	if !projected {
+		return data.Frames{actualFrame, summary}, nil
+	}
+	return data.Frames{actualFrame, forecastFrame, summary}, nil
 }
 
-// budgets lists budgets with their spend, utilization and a run-rate
-// projection to the end of their period.
+// budgets lists budgets with their spend, utilization and projection to
+// the end of their period: the overall projection of the services in the
+// budget's scope (core/projection), the figure the exporter and the admin
+// API show; null when the scope cannot be projected yet.
 func (d *Datasource) budgets(ctx context.Context, q query) (data.Frames, error) {
 	var m models.BudgetsQuery
 	if err := decode(q, &m); err != nil {
@@ -382,10 +452,12 @@ func (d *Datasource) budgets(ctx context.Context, q query) (data.Frames, error) 
 	if err != nil {
 		return nil, err
 	}
-	asOf := d.now().UTC().Truncate(day)
+	last := projection.LastDay(d.now())
 	n := len(bs)
 	name, scope, period, cur, thresholds, status := strs(n), strs(n), strs(n), strs(n), strs(n), strs(n)
-	limit, spend, util, proj, projUtil := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	limit, spend := strs(n), strs(n)
+	proj := make([]*string, n)
+	util, projUtil := make([]*float64, n), make([]*float64, n)
 	active := make([]bool, n)
 	for i, b := range bs {
 		name[i], period[i], cur[i], active[i] = b.Name, b.Period, b.Currency, b.Active
@@ -405,13 +477,14 @@ func (d *Datasource) budgets(ctx context.Context, q query) (data.Frames, error) 
 		}
 		thresholds[i] = strings.Join(ts, ",")
 		limit[i], spend[i] = money(b.Limit), money(b.Spend)
-		start, end := store.PeriodStart(b.Period, asOf), store.PeriodEnd(b.Period, asOf)
-		elapsed := asOf.Sub(start)/day + 1
-		total := end.Sub(start)/day + 1
-		projected := runRate(b.Spend, int64(elapsed), int64(total))
-		proj[i] = money(projected)
-		if u := ratio(b.Spend, b.Limit); u != nil {
-			util[i], projUtil[i] = *u, *ratio(projected, b.Limit)
+		sum, err := summarize(ctx, st, store.CostFilter{Service: b.Service, Team: b.Team, Feature: b.Feature, Currency: b.Currency}, last)
+		if err != nil {
+			return nil, err
+		}
+		util[i] = ratio(b.Spend, b.Limit)
+		if t, ok := sum.Total(b.Period); ok {
+			v := t.StringFixed(projection.Places)
+			proj[i], projUtil[i] = &v, ratio(t, b.Limit)
 		}
 		status[i] = budgetStatus(util[i], projUtil[i], b.AlertThresholds)
 	}
@@ -422,7 +495,7 @@ func (d *Datasource) budgets(ctx context.Context, q query) (data.Frames, error) 
 		data.NewField("limit", nil, limit).SetConfig(&data.FieldConfig{Unit: "currencyUSD"}),
 		data.NewField("spend", nil, spend).SetConfig(&data.FieldConfig{Unit: "currencyUSD"}),
 		data.NewField("utilization", nil, util).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
-		data.NewField("projected_spend", nil, proj).SetConfig(&data.FieldConfig{Unit: "currencyUSD"}),
+		data.NewField("projected_spend", nil, proj).SetConfig(&data.FieldConfig{Unit: "currencyUSD", NoValue: "unknown"}),
 		data.NewField("projected_utilization", nil, projUtil).SetConfig(&data.FieldConfig{Unit: "percentunit"}),
 		data.NewField("status", nil, status),
 		data.NewField("alert_thresholds", nil, thresholds),
@@ -434,14 +507,16 @@ func (d *Datasource) budgets(ctx context.Context, q query) (data.Frames, error) 
 }
 
 // budgetStatus: over (spent), at_risk (projected over), warning (past the
-// first alert threshold), ok.
-func budgetStatus(util, projUtil float64, thresholds []int) string {
+// first alert threshold), ok; unknown without a limit to compare with.
+func budgetStatus(util, projUtil *float64, thresholds []int) string {
 	switch {
-	case util >= 1:
+	case util == nil:
+		return "unknown"
+	case *util >= 1:
 		return "over"
-	case projUtil >= 1:
+	case projUtil != nil && *projUtil >= 1:
 		return "at_risk"
-	case len(thresholds) > 0 && util*100 >= float64(thresholds[0]):
+	case len(thresholds) > 0 && *util*100 >= float64(thresholds[0]):
 		return "warning"
 	}
 	return "ok"
@@ -490,15 +565,6 @@ func (d *Datasource) costAlerts(ctx context.Context, q query) (data.Frames, erro
 	return data.Frames{f}, nil
 }
 
-// nullMoney is money for display, nil when unknown.
-func nullMoney(d decimal.NullDecimal) *float64 {
-	if !d.Valid {
-		return nil
-	}
-	v := money(d.Decimal)
-	return &v
-}
-
 func nullFloat(d decimal.NullDecimal) *float64 {
 	if !d.Valid {
 		return nil
@@ -529,13 +595,13 @@ func (d *Datasource) recommendations(ctx context.Context, q query) (data.Frames,
 	id, svc, typ, title, desc, effort, prio, status, approvedBy := strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n)
 	lastErr, rejectReason, note := strs(n), strs(n), strs(n)
 	conf := make([]float64, n)
-	impact, actual, actualConf := make([]*float64, n), make([]*float64, n), make([]*float64, n)
+	impact, actual, actualConf := make([]*string, n), make([]*string, n), make([]*float64, n)
 	for i, r := range rs {
 		actualConf[i], note[i] = nullFloat(r.ActualImpactConfidence), r.MeasureNote
 		created[i], expires[i] = r.CreatedAt.UTC(), utcPtr(r.ExpiresAt)
 		id[i], svc[i], typ[i], title[i], desc[i] = r.ID, r.Service, r.Type, r.Title, r.Description
 		effort[i], prio[i], status[i], approvedBy[i] = r.Effort, r.Priority, r.Status, r.ApprovedBy
-		impact[i], conf[i], actual[i] = nullMoney(r.EstimatedMonthlyImpact), r.Confidence.InexactFloat64(), nullFloat(r.ActualImpact)
+		impact[i], conf[i], actual[i] = optMoney(r.EstimatedMonthlyImpact), r.Confidence.InexactFloat64(), optMoney(r.ActualImpact)
 		lastErr[i], rejectReason[i] = r.LastError, r.RejectReason
 	}
 	f := data.NewFrame("recommendations",

@@ -184,6 +184,7 @@ func TestQueryGolden(t *testing.T) {
 			if len(r.Frames) == 0 || r.Frames[0].Rows() == 0 && len(r.Frames[0].Fields) < 2 {
 				t.Fatalf("no data: %v", r.Frames)
 			}
+			checkMoney(t, tt.queryType, r.Frames)
 			normalize(r, map[string]string{})
 			experimental.CheckGoldenJSONResponse(t, "testdata", tt.name, &r, *update)
 		})

@@ -38,17 +38,14 @@ func (d *Datasource) scalingEvents(ctx context.Context, q query) (data.Frames, e
 		id, service, typ, status, reason, before, after, by, errMsg, rollbackOf, retryOf = strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n), strs(n)
 		started                                                                          = make([]time.Time, n)
 		completed                                                                        = make([]*time.Time, n)
-		cost                                                                             = make([]*float64, n)
+		cost                                                                             = make([]*string, n)
 		duration                                                                         = make([]*int64, n)
 	)
 	for i, e := range evs {
 		id[i], service[i], typ[i], status[i], reason[i] = e.ID, e.Service, string(e.Type), string(e.Status), e.TriggerReason
 		before[i], after[i], by[i], errMsg[i], rollbackOf[i], retryOf[i] = string(e.Before), string(e.After), e.InitiatedBy, e.ErrorMessage, e.RollbackOf, e.RetryOf
 		started[i], completed[i], duration[i] = e.StartedAt.UTC(), utcPtr(e.CompletedAt), e.DurationMS
-		if e.CostImpactMonthly.Valid {
-			f := e.CostImpactMonthly.Decimal.InexactFloat64()
-			cost[i] = &f
-		}
+		cost[i] = optMoney(e.CostImpactMonthly) // unpriced: null, never 0
 	}
 	f := data.NewFrame("scaling_events",
 		data.NewField("time", nil, started),
