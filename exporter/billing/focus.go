@@ -18,6 +18,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/wedsync/scaling/core/currency"
 	"github.com/wedsync/scaling/core/store"
 )
 
@@ -187,16 +188,11 @@ func first(r focusRecord, cols ...string) string {
 	return ""
 }
 
+// isCurrencyCode: a code of ISO 4217 (core/currency, the one list), in
+// either case as files write it.
 func isCurrencyCode(s string) bool {
-	if len(s) != 3 {
-		return false
-	}
-	for _, c := range s {
-		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
-			return false
-		}
-	}
-	return true
+	_, err := currency.Digits(strings.ToUpper(s))
+	return err == nil
 }
 
 func canonicalCategory(s string) string {

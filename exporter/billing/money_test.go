@@ -211,6 +211,11 @@ func TestFOCUSVersionColumns(t *testing.T) {
 		errs[1].Error() != `sources[0].focus.currency: "usd" is not an ISO 4217 code (three upper-case letters)` {
 		t.Errorf("validate: %v", errs)
 	}
+	// Three letters are not enough: the code must be one ISO 4217 lists.
+	cfg.FocusOptions = FocusOptions{Currency: "ZZZ"}
+	if errs := cfg.Validate("sources[0].focus"); len(errs) != 1 || !strings.Contains(errs[0].Error(), `"ZZZ" is not an ISO 4217 code`) {
+		t.Errorf("validate ZZZ: %v", errs)
+	}
 }
 
 func TestFOCUSChargeClassAndQuantity(t *testing.T) {
