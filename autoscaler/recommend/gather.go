@@ -11,9 +11,11 @@ import (
 	"github.com/wedsync/scaling/core/store"
 )
 
-// Bounds is what a Current that knows them tells of the bounds in force
-// (the growth phase's or an override's, within the file's); without it the
-// file's bounds are taken.
+// Bounds tells the bounds in force for a service: the policy file's,
+// narrowed by the growth phase and by an implemented rightsizing's
+// override (the scaler's, see Config.Bounds). Levels as policy.Service.
+// Bounds counts them: replicas, or tier indexes. ok is false for a service
+// it does not know; the file's bounds are taken then.
 type Bounds interface {
 	Bounds(name string) (lo, hi int, ok bool)
 }
@@ -27,9 +29,11 @@ func (g *Generator) gather(ctx context.Context, name string, p *policy.Service, 
 	if err != nil {
 		return nil, err
 	}
+	// After Current: the scaler's Current has just re-read the phase and
+	// the overrides, so these are the bounds in force now.
 	lo, hi := p.Bounds()
-	if b, ok := g.cfg.Current.(Bounds); ok {
-		if l, h, ok := b.Bounds(name); ok {
+	if g.cfg.Bounds != nil {
+		if l, h, ok := g.cfg.Bounds.Bounds(name); ok {
 			lo, hi = l, h
 		}
 	}
