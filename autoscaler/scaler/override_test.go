@@ -276,3 +276,44 @@ func TestRollbackOfARightsizing(t *testing.T) {
 	}
 	e.sc.Wait()
 }
+
+// Bounds (what the recommendation generator starts from) are the bounds in
+// force: the file's, then a phase's raised floor, then an override written
+// by another replica's implementation, read again by Current.
+func TestBoundsInForce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.New(t)
+	e := newOverrideEnv(t, st, 6, 10)
+	if _, _, err := e.sc.Current(ctx, "api"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string, lo, hi int) {
+		t.Helper()
+		if l, h, ok := e.sc.Bounds("api"); !ok || l != lo || h != hi {
+			t.Errorf("%s: bounds [%d, %d] %v, want [%d, %d]", step, l, h, ok, lo, hi)
+		}
+	}
+	check("the file", 2, 10)
+	ph, _ := st.ActivePhase(ctx)
+	if _, err := st.UpdatePhase(ctx, ph.ID, store.PhaseUpdate{ScalingConfig: []byte(`{"services": {"api": {"min_replicas": 4}}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sc.ReloadPhase(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("a phase's floor", 4, 10)
+	// Implemented elsewhere (the store only): in force here once Current
+	// has re-read the overrides.
+	rec := approvedRec(t, st, `{"replicas": 6, "min_replicas": 5, "max_replicas": 8}`)
+	if _, err := st.CompleteRecommendation(ctx, rec.ID, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.sc.Current(ctx, "api"); err != nil {
+		t.Fatal(err)
+	}
+	check("an override inside the phase", 5, 8)
+	if _, _, ok := e.sc.Bounds("nobody"); ok {
+		t.Error("bounds for a service the scaler does not run")
+	}
+}
