@@ -15,9 +15,10 @@ import (
 // narrowed by the growth phase and by an implemented rightsizing's
 // override (the scaler's, see Config.Bounds). Levels as policy.Service.
 // Bounds counts them: replicas, or tier indexes. ok is false for a service
-// it does not know; the file's bounds are taken then.
+// it does not know; the file's bounds are taken then. An error skips the
+// service: a recommendation is never made from bounds that were not read.
 type Bounds interface {
-	Bounds(name string) (lo, hi int, ok bool)
+	Bounds(ctx context.Context, name string) (lo, hi int, ok bool, err error)
 }
 
 // gather reads one service's usage summary from Prometheus: the normalized
@@ -29,11 +30,13 @@ func (g *Generator) gather(ctx context.Context, name string, p *policy.Service, 
 	if err != nil {
 		return nil, err
 	}
-	// After Current: the scaler's Current has just re-read the phase and
-	// the overrides, so these are the bounds in force now.
 	lo, hi := p.Bounds()
 	if g.cfg.Bounds != nil {
-		if l, h, ok := g.cfg.Bounds.Bounds(name); ok {
+		l, h, ok, err := g.cfg.Bounds.Bounds(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("bounds in force: %w", err)
+		}
+		if ok {
 			lo, hi = l, h
 		}
 	}

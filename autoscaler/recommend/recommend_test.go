@@ -92,11 +92,11 @@ func (l levels) Current(_ context.Context, name string) (actuator.State, int, er
 }
 
 // Bounds: web runs under a growth phase's floor of 8 (the file allows 2).
-func (l levels) Bounds(name string) (int, int, bool) {
+func (l levels) Bounds(_ context.Context, name string) (int, int, bool, error) {
 	if name == "web" {
-		return 8, 30, true
+		return 8, 30, true, nil
 	}
-	return 0, 0, false
+	return 0, 0, false, nil
 }
 
 // history writes seven days of 5-minute samples, backfilled into a real
