@@ -1,7 +1,6 @@
 package recommend
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/wedsync/scaling/autoscaler/policy"
+	"github.com/wedsync/scaling/core/store"
 )
 
 // Recommendation types, as the optimization_recommendations CHECK lists
@@ -64,27 +64,13 @@ type Usage struct {
 	Queue *QueueLoad
 }
 
-// Settings is a recommendation's current_config or recommended_config: the
-// keys the overrides of the policy's bounds read (docs/contracts.md):
-// horizontal and queue {replicas, min_replicas, max_replicas}, vertical
-// {tier, min_tier, max_tier}, caching {tier, cache}.
-type Settings struct {
-	Replicas    int    `json:"replicas,omitempty"`
-	MinReplicas int    `json:"min_replicas,omitempty"`
-	MaxReplicas int    `json:"max_replicas,omitempty"`
-	Tier        string `json:"tier,omitempty"`
-	MinTier     string `json:"min_tier,omitempty"`
-	MaxTier     string `json:"max_tier,omitempty"`
-	Cache       *bool  `json:"cache,omitempty"`
-}
-
-// JSON is the config as stored.
-func (c Settings) JSON() json.RawMessage { return mustJSON(c) }
-
 // Recommendation is one decision of Decide.
 type Recommendation struct {
 	Type, Service, Title, Description string
-	Current, Recommended              Settings
+	// Current and Recommended are current_config and recommended_config:
+	// store.RecommendedConfig is the contract (docs/contracts.md), the one
+	// the implementation parses.
+	Current, Recommended store.RecommendedConfig
 	// Impact is the estimated monthly cost change, negative for a saving;
 	// invalid (unknown) when a level or the cache is unpriced.
 	Impact     decimal.NullDecimal
@@ -232,8 +218,8 @@ func horizontal(name string, p *policy.Service, typ string, u Usage, to, floor, 
 		title = fmt.Sprintf("Lower %s's floor from %d to %d replicas", name, u.Min, floor)
 	}
 	return Recommendation{Type: typ, Service: name, Title: title, Description: why,
-		Current:     Settings{Replicas: u.Level, MinReplicas: u.Min, MaxReplicas: u.Max},
-		Recommended: Settings{Replicas: to, MinReplicas: floor, MaxReplicas: ceil},
+		Current:     store.ReplicaConfig(u.Level, u.Min, u.Max),
+		Recommended: store.ReplicaConfig(to, floor, ceil),
 		Confidence:  historyConfidence(u), Effort: "low"}
 }
 
@@ -262,7 +248,7 @@ func decideVertical(name string, p *policy.Service, prices *policy.Recommendatio
 		}
 		down = t
 	}
-	current := Settings{Tier: cur.Name, MinTier: tierName(p, u.Min), MaxTier: tierName(p, u.Max)}
+	current := store.TierConfig(cur.Name, tierName(p, u.Min), tierName(p, u.Max))
 	if down >= 0 {
 		to := p.Tiers[down]
 		impact := p.PriceDelta(u.Level, down)
@@ -273,7 +259,7 @@ func decideVertical(name string, p *policy.Service, prices *policy.Recommendatio
 				100*u.CPU.P95*cur.Capacity/to.Capacity, 100*u.CPU.Max*cur.Capacity/to.Capacity, 100*TargetUtilization),
 			Current: current,
 			// The floor follows, or the next evaluation clamps it back up.
-			Recommended: Settings{Tier: to.Name, MinTier: tierName(p, min(u.Min, down)), MaxTier: tierName(p, u.Max)},
+			Recommended: store.TierConfig(to.Name, tierName(p, min(u.Min, down)), tierName(p, u.Max)),
 			Impact:      impact, Confidence: historyConfidence(u), Effort: "medium", Priority: priorityFor(impact, false)}}
 	}
 	if u.CPU.P10 <= CachingThreshold || u.Level+1 > hi {
@@ -290,13 +276,12 @@ func decideVertical(name string, p *policy.Service, prices *policy.Recommendatio
 			}
 		}
 	}
-	no, yes := false, true
 	return []Recommendation{{Type: TypeCaching, Service: name,
 		Title: fmt.Sprintf("Cache reads in front of %s instead of moving to %s", name, p.Tiers[u.Level+1].Name),
 		Description: fmt.Sprintf("database CPU stayed above %.0f%% (10th percentile %.0f%% over %s): a read cache (query results, sessions) takes load off without the next compute tier",
 			100*CachingThreshold, 100*u.CPU.P10, roundDays(u.History)),
-		Current:     Settings{Tier: cur.Name, Cache: &no},
-		Recommended: Settings{Tier: cur.Name, Cache: &yes},
+		Current:     store.CacheConfig(cur.Name, false),
+		Recommended: store.CacheConfig(cur.Name, true),
 		Impact:      impact, Confidence: decimal.RequireFromString("0.6"), Effort: "medium", Priority: priorityFor(impact, false)}}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/wedsync/scaling/autoscaler/policy"
+	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/rules"
 )
 
@@ -139,14 +140,29 @@ func TestDecide(t *testing.T) {
 }
 
 // checkBounds: whatever Decide recommends stays within the file's hard
-// bounds and is consistent (min ≤ target ≤ max), so an override written
-// from it is one the scaler accepts.
+// bounds and is consistent (min ≤ target ≤ max), and is what the
+// implementation's parser (store.ParseRecommendedConfig, the contract's
+// owner) accepts and acts on: a cache is no action, every other type one.
 func checkBounds(t *testing.T, name string, p *policy.Service, r Recommendation) {
 	t.Helper()
+	for _, c := range []store.RecommendedConfig{r.Current, r.Recommended} {
+		back, err := store.ParseRecommendedConfig(c.JSON())
+		if err != nil {
+			t.Errorf("%s: %s refused by the implementation: %v", name, c.JSON(), err)
+		} else if !bytes.Equal(back.JSON(), c.JSON()) {
+			t.Errorf("%s: %s reads back as %s", name, c.JSON(), back.JSON())
+		}
+	}
+	if got := r.Recommended.Actionable(); got == (r.Type == TypeCaching) {
+		t.Errorf("%s: %s actionable %v", name, r.Recommended.JSON(), got)
+	}
 	lo, hi := p.Bounds()
 	c := r.Recommended
 	if p.Mode == policy.Vertical {
 		if r.Type == TypeCaching {
+			if !c.Caches() || r.Current.Caches() || c.Tier != r.Current.Tier || !c.Bounds.IsZero() {
+				t.Errorf("%s: caching %s from %s", name, c.JSON(), r.Current.JSON())
+			}
 			return
 		}
 		a, x, b := p.TierIndex(c.MinTier), p.TierIndex(c.Tier), p.TierIndex(c.MaxTier)
@@ -155,7 +171,10 @@ func checkBounds(t *testing.T, name string, p *policy.Service, r Recommendation)
 		}
 		return
 	}
-	if c.MinReplicas < lo || c.MaxReplicas > hi || c.MinReplicas > c.Replicas || c.Replicas > c.MaxReplicas {
+	if c.Replicas == nil || c.MinReplicas == nil || c.MaxReplicas == nil {
+		t.Fatalf("%s: %s lacks a target or a bound", name, c.JSON())
+	}
+	if n, l, h := *c.Replicas, *c.MinReplicas, *c.MaxReplicas; l < lo || h > hi || l > n || n > h {
 		t.Errorf("%s: %s outside [%d, %d] or inconsistent", name, c.JSON(), lo, hi)
 	}
 }

@@ -11,11 +11,14 @@ import (
 	"github.com/wedsync/scaling/core/store"
 )
 
-// Bounds is what a Current that knows them tells of the bounds in force
-// (the growth phase's or an override's, within the file's); without it the
-// file's bounds are taken.
+// Bounds tells the bounds in force for a service: the policy file's,
+// narrowed by the growth phase and by an implemented rightsizing's
+// override (the scaler's, see Config.Bounds). Levels as policy.Service.
+// Bounds counts them: replicas, or tier indexes. ok is false for a service
+// it does not know; the file's bounds are taken then. An error skips the
+// service: a recommendation is never made from bounds that were not read.
 type Bounds interface {
-	Bounds(name string) (lo, hi int, ok bool)
+	Bounds(ctx context.Context, name string) (lo, hi int, ok bool, err error)
 }
 
 // gather reads one service's usage summary from Prometheus: the normalized
@@ -28,8 +31,12 @@ func (g *Generator) gather(ctx context.Context, name string, p *policy.Service, 
 		return nil, err
 	}
 	lo, hi := p.Bounds()
-	if b, ok := g.cfg.Current.(Bounds); ok {
-		if l, h, ok := b.Bounds(name); ok {
+	if g.cfg.Bounds != nil {
+		l, h, ok, err := g.cfg.Bounds.Bounds(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("bounds in force: %w", err)
+		}
+		if ok {
 			lo, hi = l, h
 		}
 	}

@@ -73,7 +73,11 @@ type Config struct {
 	Store   Store
 	Prom    Querier
 	Current Current
-	Logger  *slog.Logger
+	// Bounds are the bounds in force (the scaler: file ⊇ phase ⊇
+	// override), so that a floor a phase or an override raised is the one
+	// a recommendation starts from; nil: the policy file's.
+	Bounds Bounds
+	Logger *slog.Logger
 	// Lookback is the usage history considered (default 7 days).
 	Lookback time.Duration
 	// TTL is how long a pending recommendation stays open (default 7 days).

@@ -92,11 +92,11 @@ func (l levels) Current(_ context.Context, name string) (actuator.State, int, er
 }
 
 // Bounds: web runs under a growth phase's floor of 8 (the file allows 2).
-func (l levels) Bounds(name string) (int, int, bool) {
+func (l levels) Bounds(_ context.Context, name string) (int, int, bool, error) {
 	if name == "web" {
-		return 8, 30, true
+		return 8, 30, true, nil
 	}
-	return 0, 0, false
+	return 0, 0, false, nil
 }
 
 // history writes seven days of 5-minute samples, backfilled into a real
@@ -193,8 +193,9 @@ func TestGenerateFromRealHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := storetest.New(t)
+	lv := levels{"api": 6, "search": 4, "busy": 2, "database": 0, "queue": 2, "web": 20, "unpriced": 6, "reports": 2}
 	g := recommend.New(recommend.Config{Policy: p, Store: st, Prom: promv1.NewAPI(c), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Current: levels{"api": 6, "search": 4, "busy": 2, "database": 0, "queue": 2, "web": 20, "unpriced": 6, "reports": 2}, Now: func() time.Time { return now }})
+		Current: lv, Bounds: lv, Now: func() time.Time { return now }})
 	recs, err := g.Generate(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,7 @@ import (
 	"github.com/wedsync/scaling/autoscaler/recommend"
 	"github.com/wedsync/scaling/autoscaler/replay/fleetsim"
 	"github.com/wedsync/scaling/core/config"
+	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/rules"
 )
 
@@ -94,12 +95,12 @@ type CostRow struct {
 // Applied is one recommendation applied in the replay (recorded before
 // it takes effect).
 type Applied struct {
-	At          time.Time          `json:"at"`
-	Service     string             `json:"service"`
-	Type        string             `json:"type"`
-	Title       string             `json:"title"`
-	Current     recommend.Settings `json:"current_config"`
-	Recommended recommend.Settings `json:"recommended_config"`
+	At          time.Time               `json:"at"`
+	Service     string                  `json:"service"`
+	Type        string                  `json:"type"`
+	Title       string                  `json:"title"`
+	Current     store.RecommendedConfig `json:"current_config"`
+	Recommended store.RecommendedConfig `json:"recommended_config"`
 	// Estimated is the monthly impact Decide estimated; null when unknown.
 	Estimated decimal.NullDecimal `json:"estimated_monthly_impact"`
 }
@@ -375,7 +376,11 @@ func (st *fleetState) review(now time.Time, week []Minute, in *policy.Service) (
 	for _, r := range recommend.Decide(c.API, hard.Services[c.API], prices, u) {
 		st.record(now, r)
 		if r.Type == recommend.TypeRightsizing || r.Type == recommend.TypeIdle {
-			np, err := withBounds(hard, c.API, in, r.Recommended.MinReplicas, r.Recommended.MaxReplicas)
+			lo, hi, err := replicaBounds(r)
+			if err != nil {
+				return nil, err
+			}
+			np, err := withBounds(hard, c.API, in, lo, hi)
 			if err != nil {
 				return nil, err
 			}
@@ -401,9 +406,13 @@ func (st *fleetState) review(now time.Time, week []Minute, in *policy.Service) (
 	for _, r := range recommend.Decide(c.Search, sp, prices, su) {
 		st.record(now, r)
 		if r.Type == recommend.TypeRightsizing || r.Type == recommend.TypeIdle {
+			l, h, err := replicaBounds(r)
+			if err != nil {
+				return nil, err
+			}
 			lo, hi := sp.Bounds()
-			st.searchFloor = min(max(r.Recommended.MinReplicas, lo), hi)
-			st.searchMax = min(max(r.Recommended.MaxReplicas, st.searchFloor), hi)
+			st.searchFloor = min(max(l, lo), hi)
+			st.searchMax = min(max(h, st.searchFloor), hi)
 		}
 	}
 	// database.
@@ -434,6 +443,20 @@ func (st *fleetState) review(now time.Time, week []Minute, in *policy.Service) (
 func (st *fleetState) record(now time.Time, r recommend.Recommendation) {
 	st.applied = append(st.applied, Applied{At: now, Service: r.Service, Type: r.Type, Title: r.Title, Current: r.Current,
 		Recommended: r.Recommended, Estimated: r.Impact})
+}
+
+// replicaBounds is a horizontal recommendation's bounds as the
+// implementation reads them (store.ParseRecommendedConfig): the replay
+// applies what implementing it through the admin API would.
+func replicaBounds(r recommend.Recommendation) (lo, hi int, err error) {
+	c, err := store.ParseRecommendedConfig(r.Recommended.JSON())
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", r.Title, err)
+	}
+	if c.MinReplicas == nil {
+		return 0, 0, fmt.Errorf("%s: %s has no replica bounds", r.Title, c.JSON())
+	}
+	return *c.MinReplicas, *c.MaxReplicas, nil
 }
 
 // withBounds is the API's policy in force with new bounds, kept within the

@@ -74,7 +74,9 @@ func TestSavingsReplay(t *testing.T) {
 			if i, j := p.TierIndex(r.MinTier), p.TierIndex(r.MaxTier); i < lo || j > hi || i > p.TierIndex(r.Tier) || p.TierIndex(r.Tier) > j {
 				t.Errorf("%s: %s outside the file's tiers or inconsistent", a.Title, r.JSON())
 			}
-		} else if r.MinReplicas < lo || r.MaxReplicas > hi || r.MinReplicas > r.Replicas || r.Replicas > r.MaxReplicas {
+		} else if r.Replicas == nil || r.MinReplicas == nil || r.MaxReplicas == nil {
+			t.Errorf("%s: %s lacks a target or a bound", a.Title, r.JSON())
+		} else if *r.MinReplicas < lo || *r.MaxReplicas > hi || *r.MinReplicas > *r.Replicas || *r.Replicas > *r.MaxReplicas {
 			t.Errorf("%s: %s outside the file's bounds [%d, %d] or inconsistent", a.Title, r.JSON(), lo, hi)
 		}
 	}

@@ -276,3 +276,38 @@ func TestRollbackOfARightsizing(t *testing.T) {
 	}
 	e.sc.Wait()
 }
+
+// Bounds (what the recommendation generator starts from) are the bounds in
+// force: the file's, then a phase's raised floor, then an override written
+// by another replica's implementation, read again by Current.
+func TestBoundsInForce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.New(t)
+	e := newOverrideEnv(t, st, 6, 10)
+	check := func(step string, lo, hi int) {
+		t.Helper()
+		if l, h, ok, err := e.sc.Bounds(ctx, "api"); err != nil || !ok || l != lo || h != hi {
+			t.Errorf("%s: bounds [%d, %d] %v %v, want [%d, %d]", step, l, h, ok, err, lo, hi)
+		}
+	}
+	check("the file", 2, 10)
+	ph, _ := st.ActivePhase(ctx)
+	if _, err := st.UpdatePhase(ctx, ph.ID, store.PhaseUpdate{ScalingConfig: []byte(`{"services": {"api": {"min_replicas": 4}}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sc.ReloadPhase(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("a phase's floor", 4, 10)
+	// Implemented elsewhere (another replica: the store only): Bounds
+	// reads the overrides again.
+	rec := approvedRec(t, st, `{"replicas": 6, "min_replicas": 5, "max_replicas": 8}`)
+	if _, err := st.CompleteRecommendation(ctx, rec.ID, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	check("an override inside the phase", 5, 8)
+	if _, _, ok, err := e.sc.Bounds(ctx, "nobody"); ok || err != nil {
+		t.Errorf("bounds for a service the scaler does not run: %v %v", ok, err)
+	}
+}

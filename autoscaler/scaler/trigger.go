@@ -175,3 +175,22 @@ func (s *Scaler) MaxReplicas(name string) (int, bool) {
 	_, hi := p.Bounds()
 	return hi, true
 }
+
+// Bounds is a service's [min, max] level in force: the policy file's,
+// narrowed by the growth phase and by an implemented rightsizing's override
+// (effective), the overrides read again first so that one another replica
+// wrote counts. Replicas, or tier indexes for a vertical service; a
+// schedule's window is not included (it moves with the clock, not with a
+// decision). It is what the recommendation generator starts from
+// (recommend.Bounds); ok is false for a service not here.
+func (s *Scaler) Bounds(ctx context.Context, name string) (lo, hi int, ok bool, err error) {
+	if err := s.loadPhase(ctx); err != nil {
+		return 0, 0, false, err
+	}
+	p := s.effective(name)
+	if p == nil {
+		return 0, 0, false, nil
+	}
+	lo, hi = p.Bounds()
+	return lo, hi, true, nil
+}

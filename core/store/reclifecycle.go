@@ -37,18 +37,21 @@ func (l *Lifecycle) dest() []any {
 	return []any{&l.RejectedBy, &l.RejectedAt, &l.RejectReason, &l.LastError, &l.LastErrorAt, &l.Implementing}
 }
 
-// RecommendedConfig is the contract of recommended_config between the
-// generator (package recommend) and the implementation: horizontal and
-// queue services {"replicas", "min_replicas", "max_replicas"}, vertical
-// {"tier", "min_tier", "max_tier"}, caching {"tier", "cache": true}. A
-// target with bounds is a rightsizing of the policy, not a one-off action.
+// RecommendedConfig is the one owner of the contract of recommended_config
+// (and of current_config, the same keys with today's values) between the
+// generator (package recommend builds it) and the implementation (which
+// parses it): horizontal and queue services {"replicas", "min_replicas",
+// "max_replicas"}, vertical {"tier", "min_tier", "max_tier"}, caching
+// {"tier", "cache": true} (current: "cache": false). A target with bounds
+// is a rightsizing of the policy, not a one-off action. Pointers, so that
+// a zero is written, never dropped.
 type RecommendedConfig struct {
 	Replicas *int   `json:"replicas,omitempty"`
 	Tier     string `json:"tier,omitempty"`
 	Bounds
 	// Cache: nothing here can carry it out; implementing it records the
 	// operator's word that it was done.
-	Cache bool `json:"cache,omitempty"`
+	Cache *bool `json:"cache,omitempty"`
 }
 
 // Bounds are a service's [min, max]: replicas, or tiers of its ladder.
@@ -97,7 +100,12 @@ func ParseRecommendedConfig(raw json.RawMessage) (RecommendedConfig, error) {
 }
 
 // Actionable reports a recommendation an actuator carries out.
-func (c RecommendedConfig) Actionable() bool { return !c.Cache && (c.Replicas != nil || c.Tier != "") }
+func (c RecommendedConfig) Actionable() bool {
+	return !c.Caches() && (c.Replicas != nil || c.Tier != "")
+}
+
+// Caches reports a config that puts a cache in front of the service.
+func (c RecommendedConfig) Caches() bool { return c.Cache != nil && *c.Cache }
 
 // reached reports whether a completed event's after_config is the
 // recommended target: a target the rate limit cut is not.

@@ -45,6 +45,11 @@ import (
 // The capacity planner reads load-test capacity for the scaler too.
 var _ scaler.CapacityReader = (*capacity.Planner)(nil)
 
+var (
+	_ recommend.Current = (*scaler.Scaler)(nil)
+	_ recommend.Bounds  = (*scaler.Scaler)(nil)
+)
+
 type serveFlags struct {
 	common
 	listen         string
@@ -206,7 +211,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		pruner.Run(loopCtx)
 	}()
 	if f.recommendEvery > 0 {
-		gen := recommend.New(recommend.Config{Policy: pol, Store: st, Prom: promv1.NewAPI(promClient), Current: sc, Logger: logger})
+		// The scaler is the generator's Current and Bounds: a floor a phase
+		// or an override raised is the one a recommendation starts from.
+		gen := recommend.New(recommend.Config{Policy: pol, Store: st, Prom: promv1.NewAPI(promClient), Current: sc, Bounds: sc, Logger: logger})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
