@@ -199,8 +199,8 @@ func TestGeneratedRecommendationThroughTheLoop(t *testing.T) {
 		o["recommendation_id"] != rec.ID || o["scaling_event_id"] != ev.ID {
 		t.Fatalf("override: %s", ov.raw)
 	}
-	if l, h, ok, err := f.sc.Bounds(ctx, "api"); err != nil || !ok || l != 4 || h != 20 {
-		t.Fatalf("bounds in force [%d, %d] %v %v, want [4, 20]", l, h, ok, err)
+	if b, ok, err := f.sc.Bounds(ctx, "api"); err != nil || !ok || b.Min != 4 || b.Max != 20 {
+		t.Fatalf("bounds in force %+v %v %v, want [4, 20]", b, ok, err)
 	}
 
 	// The next reactive evaluation: an underutilization alert and CPU at

@@ -46,8 +46,13 @@ type Usage struct {
 	// Level: replicas, or the tier's index for a vertical service.
 	Level int
 	// Min and Max are the bounds in force (the file's, or an override
-	// within them); the file's own bounds are the hard limits.
+	// within them).
 	Min, Max int
+	// Hard are the limits no recommendation goes outside: the file's
+	// bounds narrowed by the growth phase (an override is implemented
+	// inside the phase, so a floor below the phase's could never be put
+	// in force). Zero: the file's own bounds.
+	Hard Limits
 	// CPU is the utilization of what the level allocates (ratio): for a
 	// vertical service, the database's CPU.
 	CPU Series
@@ -62,6 +67,17 @@ type Usage struct {
 	AtFloorOK bool
 	// Queue is the load of a worker pool (policy queue:), nil otherwise.
 	Queue *QueueLoad
+}
+
+// Limits are a service's hard [Min, Max] (replicas, or tier indexes).
+type Limits struct{ Min, Max int }
+
+// hard is u.Hard, or the file's bounds when gather was not told any.
+func (u Usage) hard(p *policy.Service) (lo, hi int) {
+	if u.Hard == (Limits{}) {
+		return p.Bounds()
+	}
+	return u.Hard.Min, u.Hard.Max
 }
 
 // Recommendation is one decision of Decide.
@@ -114,7 +130,7 @@ func Decide(name string, p *policy.Service, prices *policy.Recommendations, u Us
 // decideIdle: CPU and memory below the idle threshold for (nearly) the
 // whole lookback → down to the file's minimum, and the floor with it.
 func decideIdle(name string, p *policy.Service, u Usage) *Recommendation {
-	lo, _ := p.Bounds()
+	lo, _ := u.hard(p)
 	if u.History < u.Lookback*9/10 || !u.CPU.OK || !u.Memory.OK || u.CPU.Max >= IdleThreshold || u.Memory.Max >= IdleThreshold || u.Level <= lo {
 		return nil
 	}
@@ -135,7 +151,7 @@ func decideFloor(name string, p *policy.Service, u Usage) *Recommendation {
 	if !u.Busy.OK || !u.AtFloorOK || u.AtFloor <= 0 {
 		return nil
 	}
-	lo, _ := p.Bounds()
+	lo, _ := u.hard(p)
 	floor := min(max(ceilEps(u.Busy.P05/TargetUtilization), lo), u.Max)
 	if floor >= u.Min {
 		return nil
@@ -162,7 +178,7 @@ func decideReplicas(name string, p *policy.Service, u Usage) *Recommendation {
 	if !u.CPU.OK || !u.Memory.OK {
 		return nil
 	}
-	lo, hi := p.Bounds()
+	lo, hi := u.hard(p)
 	cpuNeed := ceilEps(float64(u.Level) * u.CPU.P95 / TargetUtilization)
 	memNeed := ceilEps(float64(u.Level) * u.Memory.Max * MemoryHeadroom)
 	need := min(max(cpuNeed, memNeed, lo), hi)
@@ -193,7 +209,7 @@ func decideQueue(name string, p *policy.Service, u Usage) *Recommendation {
 	if drain == 0 {
 		drain = 10 * time.Minute
 	}
-	lo, hi := p.Bounds()
+	lo, hi := u.hard(p)
 	need := ceilEps(u.Queue.Arrival/(q.PerWorkerRate*TargetUtilization) + u.Queue.Backlog/(q.PerWorkerRate*drain.Seconds()))
 	need = min(max(need, lo), hi)
 	if need == u.Level {
@@ -238,7 +254,7 @@ func decideVertical(name string, p *policy.Service, prices *policy.Recommendatio
 	if !u.CPU.OK || u.Level < 0 || u.Level >= len(p.Tiers) {
 		return nil
 	}
-	lo, hi := p.Bounds()
+	lo, hi := u.hard(p)
 	cur := p.Tiers[u.Level]
 	down := -1
 	for t := u.Level - 1; t >= lo; t-- {

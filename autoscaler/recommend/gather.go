@@ -13,12 +13,20 @@ import (
 
 // Bounds tells the bounds in force for a service: the policy file's,
 // narrowed by the growth phase and by an implemented rightsizing's
-// override (the scaler's, see Config.Bounds). Levels as policy.Service.
-// Bounds counts them: replicas, or tier indexes. ok is false for a service
-// it does not know; the file's bounds are taken then. An error skips the
+// override (the scaler's, see Config.Bounds), and the hard limits a
+// recommendation stays inside (the file's narrowed by the phase: an
+// override is implemented inside them). Levels as policy.Service.Bounds
+// counts them: replicas, or tier indexes. ok is false for a service it
+// does not know; the file's bounds are taken then. An error skips the
 // service: a recommendation is never made from bounds that were not read.
 type Bounds interface {
-	Bounds(ctx context.Context, name string) (lo, hi int, ok bool, err error)
+	Bounds(ctx context.Context, name string) (b InForce, ok bool, err error)
+}
+
+// InForce are a service's bounds in force and its hard limits.
+type InForce struct {
+	Min, Max int
+	Hard     Limits
 }
 
 // gather reads one service's usage summary from Prometheus: the normalized
@@ -31,16 +39,17 @@ func (g *Generator) gather(ctx context.Context, name string, p *policy.Service, 
 		return nil, err
 	}
 	lo, hi := p.Bounds()
+	var hard Limits
 	if g.cfg.Bounds != nil {
-		l, h, ok, err := g.cfg.Bounds.Bounds(ctx, name)
+		b, ok, err := g.cfg.Bounds.Bounds(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("bounds in force: %w", err)
 		}
 		if ok {
-			lo, hi = l, h
+			lo, hi, hard = b.Min, b.Max, b.Hard
 		}
 	}
-	u := &Usage{Lookback: g.cfg.Lookback, Level: level, Min: lo, Max: hi}
+	u := &Usage{Lookback: g.cfg.Lookback, Level: level, Min: lo, Max: hi, Hard: hard}
 	lb := model.Duration(g.cfg.Lookback).String()
 	sel := fmt.Sprintf(`{service=%q}`, name)
 	if p.Queue != nil {

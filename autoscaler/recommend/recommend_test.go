@@ -91,12 +91,14 @@ func (l levels) Current(_ context.Context, name string) (actuator.State, int, er
 	return actuator.State{Replicas: l[name]}, l[name], nil
 }
 
-// Bounds: web runs under a growth phase's floor of 8 (the file allows 2).
-func (l levels) Bounds(_ context.Context, name string) (int, int, bool, error) {
-	if name == "web" {
-		return 8, 30, true, nil
+// Bounds: web runs under an earlier rightsizing's floor of 8 (the file
+// and the phase allow 2: a recommendation may lower it).
+func (l levels) Bounds(_ context.Context, name string) (recommend.InForce, bool, error) {
+	switch name {
+	case "web":
+		return recommend.InForce{Min: 8, Max: 30, Hard: recommend.Limits{Min: 2, Max: 30}}, true, nil
 	}
-	return 0, 0, false, nil
+	return recommend.InForce{}, false, nil
 }
 
 // history writes seven days of 5-minute samples, backfilled into a real

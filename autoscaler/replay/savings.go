@@ -11,8 +11,8 @@ package replay
 //
 // The fleet (SavingsScenario):
 //   - api: the replayed fleet — the real controller and decision code,
-//     second by second on fleetsim, level-controlled — under a growth
-//     phase's floor of 8 replicas that its nights and mornings do not need;
+//     second by second on fleetsim, level-controlled — under a floor
+//     of 8 replicas (an earlier override) its nights and mornings do not need;
 //   - database: a vertical service whose CPU is the API's work (vCPU per
 //     req/s) over its tier's capacity, left on the xlarge tier a launch
 //     needed; a minute at or above 100 % CPU is saturated and counts as
@@ -72,7 +72,8 @@ type SavingsConfig struct {
 	ReviewEvery time.Duration
 	// API, Search and Database name the three services of the policy.
 	API, Search, Database string
-	// In force at the start (a growth phase's), within the file's bounds.
+	// In force at the start (earlier overrides: the replay runs no growth
+	// phase, so its hard limits are the file's), within the file's bounds.
 	APIFloor, SearchFloor int
 	DatabaseTier          string
 	// APICapacity and SearchCapacity: req/s one replica serves at 100 %.

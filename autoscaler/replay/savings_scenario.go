@@ -44,9 +44,10 @@ func SavingsTrace(days int) Trace {
 }
 
 // SavingsScenario is the fleet with idle capacity of docs/savings.md over
-// days: the policy file testdata/savings-policy.yml (given as pol), under a
-// growth phase that set the API's floor to 8 replicas and search's to 3,
-// and left the database on xlarge after a launch.
+// days: the policy file testdata/savings-policy.yml (given as pol), with
+// earlier overrides (a launch's) that set the API's floor to 8 replicas and
+// search's to 3, and left the database on xlarge. No growth phase runs, so
+// the hard limits of the recommendations are the file's.
 func SavingsScenario(pol *policy.File, profile *rules.Profile, days int) (SavingsConfig, error) {
 	if days < 1 {
 		return SavingsConfig{}, fmt.Errorf("days: must be at least 1, got %d", days)

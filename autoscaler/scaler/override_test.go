@@ -17,6 +17,7 @@ import (
 	"github.com/wedsync/scaling/autoscaler/actuator"
 	"github.com/wedsync/scaling/autoscaler/decision"
 	"github.com/wedsync/scaling/autoscaler/policy"
+	"github.com/wedsync/scaling/autoscaler/recommend"
 	"github.com/wedsync/scaling/autoscaler/scaler"
 	"github.com/wedsync/scaling/core/store"
 	"github.com/wedsync/scaling/core/storetest"
@@ -285,13 +286,14 @@ func TestBoundsInForce(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
 	e := newOverrideEnv(t, st, 6, 10)
-	check := func(step string, lo, hi int) {
+	check := func(step string, lo, hi, hardLo int) {
 		t.Helper()
-		if l, h, ok, err := e.sc.Bounds(ctx, "api"); err != nil || !ok || l != lo || h != hi {
-			t.Errorf("%s: bounds [%d, %d] %v %v, want [%d, %d]", step, l, h, ok, err, lo, hi)
+		b, ok, err := e.sc.Bounds(ctx, "api")
+		if err != nil || !ok || b.Min != lo || b.Max != hi || b.Hard != (recommend.Limits{Min: hardLo, Max: 10}) {
+			t.Errorf("%s: bounds %+v %v %v, want [%d, %d] hard [%d, 10]", step, b, ok, err, lo, hi, hardLo)
 		}
 	}
-	check("the file", 2, 10)
+	check("the file", 2, 10, 2)
 	ph, _ := st.ActivePhase(ctx)
 	if _, err := st.UpdatePhase(ctx, ph.ID, store.PhaseUpdate{ScalingConfig: []byte(`{"services": {"api": {"min_replicas": 4}}}`)}); err != nil {
 		t.Fatal(err)
@@ -299,15 +301,15 @@ func TestBoundsInForce(t *testing.T) {
 	if err := e.sc.ReloadPhase(ctx); err != nil {
 		t.Fatal(err)
 	}
-	check("a phase's floor", 4, 10)
+	check("a phase's floor", 4, 10, 4)
 	// Implemented elsewhere (another replica: the store only): Bounds
 	// reads the overrides again.
 	rec := approvedRec(t, st, `{"replicas": 6, "min_replicas": 5, "max_replicas": 8}`)
 	if _, err := st.CompleteRecommendation(ctx, rec.ID, "ops"); err != nil {
 		t.Fatal(err)
 	}
-	check("an override inside the phase", 5, 8)
-	if _, _, ok, err := e.sc.Bounds(ctx, "nobody"); ok || err != nil {
+	check("an override inside the phase", 5, 8, 4)
+	if _, ok, err := e.sc.Bounds(ctx, "nobody"); ok || err != nil {
 		t.Errorf("bounds for a service the scaler does not run: %v %v", ok, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/wedsync/scaling/autoscaler/actuator"
 	"github.com/wedsync/scaling/autoscaler/decision"
 	"github.com/wedsync/scaling/autoscaler/policy"
+	"github.com/wedsync/scaling/autoscaler/recommend"
 	"github.com/wedsync/scaling/core/store"
 )
 
@@ -181,16 +182,20 @@ func (s *Scaler) MaxReplicas(name string) (int, bool) {
 // (effective), the overrides read again first so that one another replica
 // wrote counts. Replicas, or tier indexes for a vertical service; a
 // schedule's window is not included (it moves with the clock, not with a
-// decision). It is what the recommendation generator starts from
+// decision). Hard is the file's narrowed by the phase only: the limits a
+// recommendation stays inside, since an override is implemented inside
+// the phase. It is what the recommendation generator starts from
 // (recommend.Bounds); ok is false for a service not here.
-func (s *Scaler) Bounds(ctx context.Context, name string) (lo, hi int, ok bool, err error) {
+func (s *Scaler) Bounds(ctx context.Context, name string) (recommend.InForce, bool, error) {
 	if err := s.loadPhase(ctx); err != nil {
-		return 0, 0, false, err
+		return recommend.InForce{}, false, err
 	}
-	p := s.effective(name)
-	if p == nil {
-		return 0, 0, false, nil
+	p, hard := s.effective(name), s.phased(name)
+	if p == nil || hard == nil {
+		return recommend.InForce{}, false, nil
 	}
-	lo, hi = p.Bounds()
-	return lo, hi, true, nil
+	var b recommend.InForce
+	b.Min, b.Max = p.Bounds()
+	b.Hard.Min, b.Hard.Max = hard.Bounds()
+	return b, true, nil
 }
